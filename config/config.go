@@ -1,0 +1,231 @@
+// Package config loads Trellis configuration in layers: built-in defaults for
+// the chosen profile, then config/trellis.toml (or a path given by flag or
+// TRELLIS_CONFIG), then config/trellis.<profile>.toml when it exists, then
+// environment variables named TRELLIS_<SECTION>_<KEY>.
+//
+// Every key is wired to behaviour. Unknown keys, values of the wrong type and
+// settings that are insecure for the production profile are reported as
+// [Errors] naming the source, the key and the fix; callers stop start-up with
+// exit code 2 (see [ExitCode]).
+package config
+
+import (
+	"time"
+)
+
+// Profile selects a set of defaults and validation rules.
+type Profile string
+
+// The profiles Trellis knows.
+const (
+	Development Profile = "development"
+	Test        Profile = "test"
+	Production  Profile = "production"
+)
+
+// Valid reports whether p is one of the known profiles.
+func (p Profile) Valid() bool {
+	return p == Development || p == Test || p == Production
+}
+
+// Config is the whole configuration of a Trellis app. Build one with [Load]
+// or [Default]; the zero value is not usable.
+type Config struct {
+	// Profile is the active profile; it is chosen by flag or TRELLIS_ENV,
+	// never by the config file.
+	Profile Profile `toml:"-"`
+
+	App      App      `toml:"app"`
+	Server   Server   `toml:"server"`
+	Database Database `toml:"database"`
+	Security Security `toml:"security"`
+	HTMX     HTMX     `toml:"htmx"`
+	Logging  Logging  `toml:"logging"`
+	Health   Health   `toml:"health"`
+
+	// sources maps "section.key" to where its value came from.
+	sources map[string]string
+}
+
+// App holds settings about the application itself.
+type App struct {
+	// Name is shown in page titles and logs.
+	Name string `toml:"name"`
+	// Version is reported by the health endpoints.
+	Version string `toml:"version"`
+	// DataDir holds the embedded database and other local files.
+	DataDir string `toml:"data_dir"`
+}
+
+// Server holds HTTP server settings.
+type Server struct {
+	// Addr is the listen address, host:port.
+	Addr string `toml:"addr"`
+	// ReadHeaderTimeout bounds reading request headers.
+	ReadHeaderTimeout time.Duration `toml:"read_header_timeout"`
+	// ReadTimeout bounds reading the whole request.
+	ReadTimeout time.Duration `toml:"read_timeout"`
+	// WriteTimeout bounds writing the response.
+	WriteTimeout time.Duration `toml:"write_timeout"`
+	// IdleTimeout bounds keep-alive connections waiting for a request.
+	IdleTimeout time.Duration `toml:"idle_timeout"`
+	// ShutdownTimeout is the grace period in-flight requests and
+	// background workers get after SIGINT/SIGTERM.
+	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
+	// MaxBodyBytes caps request bodies; larger bodies get 413.
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// MaxHeaderBytes caps the size of request headers.
+	MaxHeaderBytes int `toml:"max_header_bytes"`
+	// TLSCert and TLSKey, when both set, make the server speak HTTPS.
+	TLSCert string `toml:"tls_cert"`
+	// TLSKey is the private key file matching TLSCert.
+	TLSKey string `toml:"tls_key"`
+	// BehindTLSProxy says a TLS-terminating proxy fronts the app, so HSTS is
+	// sent although the app itself speaks plain HTTP.
+	BehindTLSProxy bool `toml:"behind_tls_proxy"`
+	// Compress enables gzip for text responses.
+	Compress bool `toml:"compress"`
+}
+
+// Database holds database settings.
+type Database struct {
+	// URL selects the database: empty means the embedded SQLite file
+	// <data_dir>/app.db; "sqlite:PATH" names another SQLite file;
+	// "postgres://…" uses PostgreSQL.
+	URL string `toml:"url"`
+	// MaxOpenConns caps open connections (0 picks a per-driver default).
+	MaxOpenConns int `toml:"max_open_conns"`
+	// MaxIdleConns caps idle connections kept in the pool.
+	MaxIdleConns int `toml:"max_idle_conns"`
+	// ConnMaxLifetime recycles connections after this long (0 = never).
+	ConnMaxLifetime time.Duration `toml:"conn_max_lifetime"`
+	// BusyTimeout is how long SQLite waits for a lock before failing.
+	BusyTimeout time.Duration `toml:"busy_timeout"`
+	// Migrate applies pending migrations at start-up.
+	Migrate bool `toml:"migrate"`
+}
+
+// Security holds response security header settings.
+type Security struct {
+	// ContentSecurityPolicy replaces the framework's nonce-based policy when
+	// set. The token {nonce} is replaced by the per-request nonce.
+	ContentSecurityPolicy string `toml:"content_security_policy"`
+	// FrameAncestors lists who may frame the pages; empty means nobody.
+	FrameAncestors []string `toml:"frame_ancestors"`
+	// ReferrerPolicy is sent as Referrer-Policy.
+	ReferrerPolicy string `toml:"referrer_policy"`
+	// PermissionsPolicy is sent as Permissions-Policy.
+	PermissionsPolicy string `toml:"permissions_policy"`
+	// CrossOriginOpenerPolicy is sent as Cross-Origin-Opener-Policy.
+	CrossOriginOpenerPolicy string `toml:"cross_origin_opener_policy"`
+	// HSTSMaxAge is the Strict-Transport-Security max-age; HSTS is only sent
+	// over TLS or behind a TLS proxy. 0 disables HSTS.
+	HSTSMaxAge time.Duration `toml:"hsts_max_age"`
+	// HSTSIncludeSubdomains adds includeSubDomains to HSTS.
+	HSTSIncludeSubdomains bool `toml:"hsts_include_subdomains"`
+	// HSTSPreload adds preload to HSTS.
+	HSTSPreload bool `toml:"hsts_preload"`
+}
+
+// HTMX holds the htmx client configuration rendered into every full page.
+type HTMX struct {
+	// AllowEval lets htmx evaluate JavaScript (hx-on, js: values). It
+	// requires 'unsafe-eval' in the CSP and is refused in production.
+	AllowEval bool `toml:"allow_eval"`
+	// AllowScriptTags lets htmx run <script> tags found in swapped content.
+	AllowScriptTags bool `toml:"allow_script_tags"`
+	// SelfRequestsOnly restricts htmx requests to this origin.
+	SelfRequestsOnly bool `toml:"self_requests_only"`
+	// HistoryCacheSize is how many pages htmx keeps for back navigation
+	// (0 disables the history cache).
+	HistoryCacheSize int `toml:"history_cache_size"`
+	// DefaultSwapStyle is the swap used when an element sets none.
+	DefaultSwapStyle string `toml:"default_swap_style"`
+	// Timeout aborts htmx requests after this long (0 = no timeout).
+	Timeout time.Duration `toml:"timeout"`
+	// GlobalViewTransitions uses the View Transitions API for every swap.
+	GlobalViewTransitions bool `toml:"global_view_transitions"`
+}
+
+// Logging holds log settings.
+type Logging struct {
+	// Level is debug, info, warn or error.
+	Level string `toml:"level"`
+	// Format is text or json.
+	Format string `toml:"format"`
+	// AccessLog logs one line per request.
+	AccessLog bool `toml:"access_log"`
+}
+
+// Health holds health-check settings.
+type Health struct {
+	// CheckTimeout bounds each component check.
+	CheckTimeout time.Duration `toml:"check_timeout"`
+}
+
+// Default returns the built-in defaults for a profile.
+func Default(p Profile) *Config {
+	c := &Config{
+		Profile: p,
+		App:     App{Name: "Trellis", Version: "dev", DataDir: "data"},
+		Server: Server{
+			Addr:              "127.0.0.1:3000",
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownTimeout:   30 * time.Second,
+			MaxBodyBytes:      2 << 20,
+			MaxHeaderBytes:    64 << 10,
+			Compress:          true,
+		},
+		Database: Database{
+			BusyTimeout: 5 * time.Second,
+			Migrate:     true,
+		},
+		Security: Security{
+			ReferrerPolicy:          "strict-origin-when-cross-origin",
+			PermissionsPolicy:       "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+			CrossOriginOpenerPolicy: "same-origin",
+			HSTSMaxAge:              2 * 365 * 24 * time.Hour,
+			HSTSIncludeSubdomains:   true,
+		},
+		HTMX: HTMX{
+			SelfRequestsOnly: true,
+			HistoryCacheSize: 10,
+			DefaultSwapStyle: "innerHTML",
+		},
+		Logging: Logging{Level: "info", Format: "text", AccessLog: true},
+		Health:  Health{CheckTimeout: 2 * time.Second},
+	}
+	switch p {
+	case Development:
+		c.Logging.Level = "debug"
+	case Test:
+		c.Server.ShutdownTimeout = 5 * time.Second
+		c.Logging.Level = "warn"
+		c.Logging.AccessLog = false
+	case Production:
+		c.Server.Addr = ":3000"
+		c.Logging.Format = "json"
+	}
+	return c
+}
+
+// Source reports where the value of key ("section.key") came from: a file
+// path, "env TRELLIS_…", "override" or "default".
+func (c *Config) Source(key string) string {
+	if s, ok := c.sources[key]; ok {
+		return s
+	}
+	return "default"
+}
+
+// SetSource records that key was set programmatically, for example by a
+// command-line flag, so validation errors name the right origin.
+func (c *Config) SetSource(key, source string) {
+	if c.sources == nil {
+		c.sources = map[string]string{}
+	}
+	c.sources[key] = source
+}

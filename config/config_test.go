@@ -1,0 +1,172 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLayering(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "trellis.toml", `
+[server]
+addr = "127.0.0.1:4000"
+read_timeout = "7s"
+[logging]
+level = "warn"
+`)
+	writeFile(t, dir, "trellis.production.toml", `
+[server]
+addr = "0.0.0.0:5000"
+`)
+	cfg, err := Load(Options{Path: path, Profile: Production, Env: []string{
+		"TRELLIS_LOGGING_LEVEL=error",
+		"TRELLIS_SECURITY_FRAME_ANCESTORS='self', https://a.example",
+		"TRELLIS_REQUIRE_SERVICES=1",
+		"PATH=/bin",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Addr != "0.0.0.0:5000" {
+		t.Errorf("profile overlay: addr = %q", cfg.Server.Addr)
+	}
+	if cfg.Server.ReadTimeout != 7*time.Second {
+		t.Errorf("file: read_timeout = %v", cfg.Server.ReadTimeout)
+	}
+	if cfg.Logging.Level != "error" || cfg.Source("logging.level") != "env TRELLIS_LOGGING_LEVEL" {
+		t.Errorf("env: level = %q from %q", cfg.Logging.Level, cfg.Source("logging.level"))
+	}
+	if got := cfg.Security.FrameAncestors; len(got) != 2 || got[0] != "'self'" || got[1] != "https://a.example" {
+		t.Errorf("env list: %q", got)
+	}
+	if cfg.Logging.Format != "json" {
+		t.Errorf("production default format = %q", cfg.Logging.Format)
+	}
+	if cfg.Source("server.read_timeout") != path {
+		t.Errorf("source = %q", cfg.Source("server.read_timeout"))
+	}
+	if cfg.Source("server.idle_timeout") != "default" {
+		t.Errorf("default source = %q", cfg.Source("server.idle_timeout"))
+	}
+}
+
+func TestProfileFromEnvAndMissingOptionalFile(t *testing.T) {
+	t.Chdir(t.TempDir())
+	cfg, err := Load(Options{Env: []string{"TRELLIS_ENV=test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Profile != Test || cfg.Logging.AccessLog {
+		t.Errorf("profile %q accesslog %v", cfg.Profile, cfg.Logging.AccessLog)
+	}
+}
+
+func loadErr(t *testing.T, opts Options) Errors {
+	t.Helper()
+	if opts.Env == nil {
+		opts.Env = []string{}
+	}
+	_, err := Load(opts)
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	if !IsConfigError(err) {
+		t.Fatal("IsConfigError false")
+	}
+	return es
+}
+
+func TestErrorsNameSourceKeyAndFix(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name, file string
+		env        []string
+		profile    Profile
+		want       []string
+	}{
+		{"unknown key", "[server]\nadress = \"x\"\n", nil, "", []string{"trellis.toml", "server.adress", "unknown key", `did you mean "server.addr"?`}},
+		{"unknown section", "[servr]\naddr = \"x\"\n", nil, "", []string{"servr", "unknown section", "did you mean [server]?"}},
+		{"bad duration", "[server]\nread_timeout = \"soon\"\n", nil, "", []string{"trellis.toml:2", "server.read_timeout", "invalid duration", `"30s"`}},
+		{"wrong type", "[server]\nmax_body_bytes = \"big\"\n", nil, "", []string{"server.max_body_bytes", "whole number"}},
+		{"bad syntax", "[server\n", nil, "", []string{"trellis.toml:2", "table name"}},
+		{"env bad bool", "", []string{"TRELLIS_SERVER_COMPRESS=maybe"}, "", []string{"env TRELLIS_SERVER_COMPRESS", "invalid boolean", "true or false"}},
+		{"env unknown key", "", []string{"TRELLIS_SERVER_ADRESS=x"}, "", []string{"env TRELLIS_SERVER_ADRESS", "no such config key", "TRELLIS_SERVER_ADDR"}},
+		{"bad addr", "[server]\naddr = \"nope\"\n", nil, "", []string{"server.addr", "invalid address", "host:port"}},
+		{"zero timeout", "", []string{"TRELLIS_SERVER_READ_HEADER_TIMEOUT=0s"}, "", []string{"env TRELLIS_SERVER_READ_HEADER_TIMEOUT", "server.read_header_timeout", "must be positive"}},
+		{"bad level", "[logging]\nlevel = \"loud\"\n", nil, "", []string{"logging.level", "debug, info, warn or error"}},
+		{"dev csp in production", "[security]\ncontent_security_policy = \"script-src 'self' 'unsafe-inline'\"\n", nil, Production, []string{"security.content_security_policy", "refused in production", "'unsafe-inline'"}},
+		{"eval in production", "", []string{"TRELLIS_HTMX_ALLOW_EVAL=true"}, Production, []string{"htmx.allow_eval", "refused in production"}},
+		{"tls half set", "[server]\ntls_cert = \"c.pem\"\n", nil, "", []string{"server.tls_cert", "set together"}},
+		{"db url", "[database]\nurl = \"mysql://u:secret@h/db\"\n", nil, "", []string{"database.url", "mysql://u:***@h/db"}},
+		{"bad profile", "", nil, "staging", []string{"unknown profile", "development, test or production"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, dir, "trellis.toml", tc.file)
+			es := loadErr(t, Options{Path: path, Profile: tc.profile, Env: tc.env})
+			msg := es.Error()
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "secret") {
+				t.Errorf("error leaks a password: %q", msg)
+			}
+		})
+	}
+}
+
+func TestDevCSPAllowedOutsideProduction(t *testing.T) {
+	cfg, err := Load(Options{Profile: Development, Env: []string{"TRELLIS_SECURITY_CONTENT_SECURITY_POLICY=script-src 'self' 'unsafe-eval'", "TRELLIS_CONFIG=" + filepath.Join(t.TempDir(), "none.toml")}})
+	if err == nil || !strings.Contains(err.Error(), "cannot read config file") {
+		t.Fatalf("explicit missing file must fail, got %v %v", cfg, err)
+	}
+	cfg, err = Load(Options{Path: writeFile(t, t.TempDir(), "c.toml", ""), Profile: Development, Env: []string{"TRELLIS_SECURITY_CONTENT_SECURITY_POLICY=script-src 'self' 'unsafe-eval'"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(cfg.Security.ContentSecurityPolicy, "unsafe-eval") {
+		t.Fatal("override not applied")
+	}
+}
+
+func TestSafeProductionCSPAccepted(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "c.toml", "[security]\ncontent_security_policy = \"default-src 'self'; script-src 'self' 'nonce-{nonce}'; img-src 'self' data:\"\n")
+	if _, err := Load(Options{Path: path, Profile: Production, Env: []string{}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEveryKeyCanBeSetFromEnv(t *testing.T) {
+	c := Default(Development)
+	for _, k := range c.Keys() {
+		if got := envKey(EnvName(k)); got != k {
+			t.Errorf("%s -> %s -> %s", k, EnvName(k), got)
+		}
+		value := map[string]string{"string": "x", "bool": "true", "int": "7", "int64": "7", "[]string": "a,b", "time.Duration": "3s"}[c.fields()[k].Type().String()]
+		if value == "" {
+			t.Fatalf("%s: no sample value for type %s", k, c.fields()[k].Type())
+		}
+		if errs := c.loadEnv(map[string]string{EnvName(k): value}); len(errs) > 0 {
+			t.Errorf("%s: %v", k, errs)
+		}
+		if c.Source(k) != "env "+EnvName(k) {
+			t.Errorf("%s not recorded as set from env", k)
+		}
+	}
+}

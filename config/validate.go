@@ -1,0 +1,152 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Validate checks every value and, for the production profile, refuses
+// insecure settings. It returns an [Errors] value or nil.
+func (c *Config) Validate() error {
+	v := validator{c: c}
+
+	v.check(c.App.Name != "", "app.name", "is empty", "set a name for the app")
+	v.check(c.App.DataDir != "", "app.data_dir", "is empty", `set a directory such as "data"`)
+
+	if host, port, err := net.SplitHostPort(c.Server.Addr); err != nil {
+		v.add("server.addr", fmt.Sprintf("invalid address %q: %v", c.Server.Addr, err), `use host:port such as "127.0.0.1:3000" or ":3000"`)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || strings.ContainsAny(host, " /") {
+		v.add("server.addr", fmt.Sprintf("invalid address %q", c.Server.Addr), `use host:port with a port from 0 to 65535`)
+	}
+	v.check(c.Server.ReadHeaderTimeout > 0, "server.read_header_timeout", "must be positive (slow clients could hold connections forever)", `use a duration such as "5s"`)
+	v.check(c.Server.ReadTimeout > 0, "server.read_timeout", "must be positive", `use a duration such as "30s"`)
+	v.check(c.Server.WriteTimeout > 0, "server.write_timeout", "must be positive", `use a duration such as "60s"`)
+	v.check(c.Server.IdleTimeout > 0, "server.idle_timeout", "must be positive", `use a duration such as "120s"`)
+	v.check(c.Server.ShutdownTimeout > 0, "server.shutdown_timeout", "must be positive", `use a duration such as "30s"`)
+	v.check(c.Server.MaxBodyBytes > 0, "server.max_body_bytes", "must be positive", "use a size in bytes such as 2097152 (2 MiB)")
+	v.check(c.Server.MaxHeaderBytes > 0, "server.max_header_bytes", "must be positive", "use a size in bytes such as 65536")
+	if (c.Server.TLSCert == "") != (c.Server.TLSKey == "") {
+		v.add("server.tls_cert", "tls_cert and tls_key must be set together", "set both server.tls_cert and server.tls_key, or neither")
+	}
+	for _, k := range []struct{ key, path string }{{"server.tls_cert", c.Server.TLSCert}, {"server.tls_key", c.Server.TLSKey}} {
+		if k.path == "" {
+			continue
+		}
+		if _, err := os.Stat(k.path); err != nil {
+			v.add(k.key, fmt.Sprintf("cannot read %q: %v", k.path, err), "point it at an existing PEM file")
+		}
+	}
+
+	u := c.Database.URL
+	v.check(u == "" || strings.HasPrefix(u, "sqlite:") || strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://"),
+		"database.url", fmt.Sprintf("unsupported database URL %q", redactURL(u)), `leave empty for the embedded SQLite file, or use "sqlite:path/app.db" or "postgres://user@host/db"`)
+	v.check(c.Database.MaxOpenConns >= 0, "database.max_open_conns", "must not be negative", "use 0 for the driver default or a positive number")
+	v.check(c.Database.MaxIdleConns >= 0, "database.max_idle_conns", "must not be negative", "use 0 or a positive number")
+	v.check(c.Database.ConnMaxLifetime >= 0, "database.conn_max_lifetime", "must not be negative", `use "0s" for no limit or a duration such as "30m"`)
+	v.check(c.Database.BusyTimeout >= 0, "database.busy_timeout", "must not be negative", `use a duration such as "5s"`)
+
+	v.validateSecurity()
+
+	v.check(slices.Contains([]string{"innerHTML", "outerHTML", "textContent", "beforebegin", "afterbegin", "beforeend", "afterend", "delete", "none"}, c.HTMX.DefaultSwapStyle),
+		"htmx.default_swap_style", fmt.Sprintf("unknown swap style %q", c.HTMX.DefaultSwapStyle), "use innerHTML, outerHTML, textContent, beforebegin, afterbegin, beforeend, afterend, delete or none")
+	v.check(c.HTMX.HistoryCacheSize >= 0, "htmx.history_cache_size", "must not be negative", "use 0 to disable the history cache or a positive number")
+	v.check(c.HTMX.Timeout >= 0, "htmx.timeout", "must not be negative", `use "0s" for no timeout or a duration such as "30s"`)
+	if c.Profile == Production {
+		v.check(!c.HTMX.AllowEval, "htmx.allow_eval", "is refused in production: it needs 'unsafe-eval' in the Content-Security-Policy",
+			"set htmx.allow_eval = false and move hx-on handlers into a script file")
+	}
+
+	v.check(slices.Contains([]string{"debug", "info", "warn", "error"}, c.Logging.Level), "logging.level",
+		fmt.Sprintf("unknown level %q", c.Logging.Level), "use debug, info, warn or error")
+	v.check(c.Logging.Format == "text" || c.Logging.Format == "json", "logging.format",
+		fmt.Sprintf("unknown format %q", c.Logging.Format), "use text or json")
+	v.check(c.Health.CheckTimeout > 0, "health.check_timeout", "must be positive", `use a duration such as "2s"`)
+
+	if len(v.errs) > 0 {
+		return v.errs
+	}
+	return nil
+}
+
+func (v *validator) validateSecurity() {
+	s := v.c.Security
+	if csp := s.ContentSecurityPolicy; csp != "" {
+		v.check(!strings.ContainsAny(csp, "\r\n"), "security.content_security_policy", "contains a line break", "write the policy on one line")
+		if v.c.Profile == Production {
+			if bad := unsafeSource(csp); bad != "" {
+				v.add("security.content_security_policy", "a development policy is refused in production: it allows "+bad,
+					"remove "+bad+", or remove the key to use the framework's nonce-based policy")
+			}
+		}
+	}
+	for _, fa := range s.FrameAncestors {
+		v.check(fa != "" && !strings.ContainsAny(fa, ";,\r\n "), "security.frame_ancestors",
+			fmt.Sprintf("invalid source %q", fa), `use CSP sources such as "'self'" or "https://example.com"`)
+	}
+	v.check(slices.Contains([]string{"no-referrer", "no-referrer-when-downgrade", "origin", "origin-when-cross-origin", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}, s.ReferrerPolicy),
+		"security.referrer_policy", fmt.Sprintf("unknown or unsafe policy %q", s.ReferrerPolicy), `use "strict-origin-when-cross-origin" or a stricter policy`)
+	v.check(slices.Contains([]string{"same-origin", "same-origin-allow-popups", "unsafe-none"}, s.CrossOriginOpenerPolicy),
+		"security.cross_origin_opener_policy", fmt.Sprintf("unknown policy %q", s.CrossOriginOpenerPolicy), `use "same-origin", "same-origin-allow-popups" or "unsafe-none"`)
+	v.check(!strings.ContainsAny(s.PermissionsPolicy, "\r\n"), "security.permissions_policy", "contains a line break", "write the policy on one line")
+	v.check(s.HSTSMaxAge >= 0, "security.hsts_max_age", "must not be negative", `use "0s" to disable HSTS or a duration such as "17520h"`)
+}
+
+// unsafeSource returns the first source in a policy that defeats it: an
+// unsafe-* keyword, a bare wildcard or scheme that allows any host, or data:
+// for scripts. It returns "" when the policy has none.
+func unsafeSource(csp string) string {
+	for directive := range strings.SplitSeq(csp, ";") {
+		fields := strings.Fields(directive)
+		if len(fields) == 0 {
+			continue
+		}
+		name := strings.ToLower(fields[0])
+		scripts := name == "script-src" || name == "default-src" || name == "script-src-elem"
+		for _, src := range fields[1:] {
+			switch strings.ToLower(src) {
+			case "'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'", "*", "http:", "https:":
+				return src
+			case "data:":
+				if scripts {
+					return src + " in " + name
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// redactURL hides a password in a URL for error messages.
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	userinfo, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return u
+	}
+	if user, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
+		return scheme + "://" + user + ":***@" + host
+	}
+	return u
+}
+
+type validator struct {
+	c    *Config
+	errs Errors
+}
+
+func (v *validator) check(ok bool, key, problem, fix string) {
+	if !ok {
+		v.add(key, problem, fix)
+	}
+}
+
+func (v *validator) add(key, problem, fix string) {
+	v.errs = append(v.errs, &Error{Source: v.c.Source(key), Key: key, Problem: problem, Fix: fix})
+}

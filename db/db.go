@@ -1,0 +1,177 @@
+// Package db opens the app's database — the embedded SQLite file by default,
+// PostgreSQL when database.url says so — and applies migrations.
+//
+// SQLite is opened in WAL mode with a busy timeout, foreign keys on,
+// synchronous=NORMAL and IMMEDIATE transactions (so a transaction that
+// writes never fails half-way on a lock upgrade). PostgreSQL is opened
+// through a pgx pool that is also available to components that speak pgx
+// natively.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/trellis-go/trellis/config"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Dialect names a supported database engine.
+type Dialect string
+
+// Supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// ErrUnreachable is wrapped by Open when the database cannot be reached.
+var ErrUnreachable = errors.New("database unreachable")
+
+// DB is an open database handle.
+type DB struct {
+	// SQL is the database/sql handle every component shares.
+	SQL *sql.DB
+	// Dialect says which engine this is.
+	Dialect Dialect
+	// Pool is the pgx pool behind SQL on PostgreSQL; nil on SQLite.
+	Pool *pgxpool.Pool
+	// Path is the SQLite file; empty on PostgreSQL.
+	Path string
+}
+
+// Open opens the database described by cfg. An empty URL means the SQLite
+// file app.db in dataDir (created with its directory if missing). It pings
+// the database before returning; failure to connect wraps ErrUnreachable.
+func Open(ctx context.Context, cfg config.Database, dataDir string) (*DB, error) {
+	switch {
+	case cfg.URL == "":
+		return openSQLite(ctx, cfg, filepath.Join(dataDir, "app.db"))
+	case strings.HasPrefix(cfg.URL, "sqlite:"):
+		return openSQLite(ctx, cfg, strings.TrimPrefix(strings.TrimPrefix(cfg.URL, "sqlite:"), "//"))
+	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):
+		return openPostgres(ctx, cfg)
+	}
+	return nil, fmt.Errorf("db: unsupported database.url %q (use sqlite:PATH or postgres://…)", cfg.URL)
+}
+
+func openSQLite(ctx context.Context, cfg config.Database, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("db: creating data directory %s: %w", dir, err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	sqldb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("db: opening sqlite %s: %w", path, err)
+	}
+	maxOpen := cfg.MaxOpenConns
+	if maxOpen == 0 {
+		maxOpen = 8
+	}
+	configurePool(sqldb, cfg, maxOpen)
+	d := &DB{SQL: sqldb, Dialect: SQLite, Path: path}
+	if err := d.Ping(ctx); err != nil {
+		_ = sqldb.Close()
+		return nil, fmt.Errorf("db: sqlite %s: %w: %w", path, ErrUnreachable, err)
+	}
+	return d, nil
+}
+
+func openPostgres(ctx context.Context, cfg config.Database) (*DB, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("db: parsing database.url: %w", err)
+	}
+	if cfg.MaxOpenConns > 0 {
+		pcfg.MaxConns = int32(cfg.MaxOpenConns)
+	}
+	if cfg.ConnMaxLifetime > 0 {
+		pcfg.MaxConnLifetime = cfg.ConnMaxLifetime
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("db: postgres: %w: %w", ErrUnreachable, err)
+	}
+	sqldb := stdlib.OpenDBFromPool(pool)
+	configurePool(sqldb, cfg, 0)
+	d := &DB{SQL: sqldb, Dialect: Postgres, Pool: pool}
+	if err := d.Ping(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("db: postgres at %s: %w: %w", pcfg.ConnConfig.Host, ErrUnreachable, err)
+	}
+	return d, nil
+}
+
+func configurePool(sqldb *sql.DB, cfg config.Database, maxOpen int) {
+	if maxOpen > 0 {
+		sqldb.SetMaxOpenConns(maxOpen)
+	}
+	idle := cfg.MaxIdleConns
+	if idle == 0 {
+		idle = max(maxOpen, 2)
+	}
+	sqldb.SetMaxIdleConns(idle)
+	sqldb.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+}
+
+// Ping checks the database answers within 5 seconds (or ctx's deadline).
+func (d *DB) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return d.SQL.PingContext(ctx)
+}
+
+// Close closes the handle and, on PostgreSQL, the pool.
+func (d *DB) Close() error {
+	err := d.SQL.Close()
+	if d.Pool != nil {
+		d.Pool.Close()
+	}
+	return err
+}
+
+// Rebind rewrites '?' placeholders as $1, $2, … on PostgreSQL so framework
+// queries can be written once. Question marks inside quoted strings are left
+// alone.
+func (d *DB) Rebind(query string) string {
+	if d.Dialect != Postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	n, quote := 0, byte(0)
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

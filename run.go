@@ -1,0 +1,97 @@
+package trellis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// Run listens on server.addr and serves until ctx is cancelled or the
+// process receives SIGINT or SIGTERM, then shuts down gracefully (see Serve).
+func (a *App) Run(ctx context.Context) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", a.Config.Server.Addr)
+	if err != nil {
+		_ = a.Close(context.Background())
+		return fmt.Errorf("trellis: listening on %s: %w", a.Config.Server.Addr, err)
+	}
+	return a.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is done, then shuts down gracefully: the
+// health check reports not ready, the server stops accepting connections and
+// lets in-flight requests finish within server.shutdown_timeout, shutdown
+// hooks (background workers) stop, and the database closes. Requests still
+// running when the grace period ends are cut off. Serve returns nil after a
+// clean or forced shutdown, and an error only when serving failed.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	cfg := a.Config.Server
+	srv := &http.Server{
+		Handler:           a,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	a.Logger.Info("listening", slog.String("url", scheme+"://"+displayAddr(ln.Addr())),
+		slog.String("profile", string(a.Config.Profile)), slog.String("version", a.Config.App.Version))
+
+	served := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			served <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			served <- srv.Serve(ln)
+		}
+	}()
+
+	var serveErr error
+	select {
+	case err := <-served:
+		if !errors.Is(err, http.ErrServerClosed) {
+			serveErr = fmt.Errorf("trellis: serving: %w", err)
+		}
+	case <-ctx.Done():
+	}
+
+	start := time.Now()
+	a.Logger.Info("shutting down", slog.Duration("grace", cfg.ShutdownTimeout))
+	a.Health.SetShuttingDown()
+	graceCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(graceCtx); err != nil {
+		a.Logger.Warn("grace period ended with requests in flight; closing them", slog.Any("error", err))
+		_ = srv.Close()
+	}
+	if err := a.Close(graceCtx); err != nil {
+		a.Logger.Error("shutdown", slog.Any("error", err))
+	}
+	a.Logger.Info("stopped", slog.Duration("took", time.Since(start)))
+	return serveErr
+}
+
+// displayAddr makes a wildcard listen address clickable in logs.
+func displayAddr(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
