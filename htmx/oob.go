@@ -35,8 +35,9 @@ func (f ComponentFunc) Render(ctx context.Context, w io.Writer) error {
 // swap is an hx-swap-oob value: "true" (the same as "outerHTML") replaces
 // the element with the same id; a style ("innerHTML", "beforeend", ...)
 // swaps into that element; "style:selector" swaps into the elements the
-// selector matches (see [OOBSwapTarget] and [IDSelector]). An empty swap
-// means "true". Both id and swap are HTML-escaped. id may be empty only when
+// selector matches (see [OOBSwapTarget] and [IDSelector]). swap is trimmed
+// of surrounding white space, and an empty swap means "true". Both id and
+// swap are HTML-escaped. id may be empty only when
 // swap names a selector, in which case the id attribute is omitted.
 //
 // The elements tr, td, th, thead, tbody, tfoot, colgroup, caption, col and
@@ -81,8 +82,8 @@ func (e oobElement) Render(ctx context.Context, w io.Writer) error {
 	if !validTag(e.tag) {
 		return fmt.Errorf("htmx: OOB: invalid tag %q: want a lower-case element name of ASCII letters and digits", e.tag)
 	}
-	swap := e.swap
-	if strings.TrimSpace(swap) == "" {
+	swap := strings.TrimSpace(e.swap)
+	if swap == "" {
 		swap = "true"
 	}
 	if e.id == "" && strings.IndexByte(swap, ':') <= 0 {

@@ -33,6 +33,7 @@ func TestOOB(t *testing.T) {
 		{"div", htmx.OOB("div", "count", "", text("5")), `<div id="count" hx-swap-oob="true">5</div>`},
 		{"explicit true", htmx.OOB("span", "n", "true", text("x")), `<span id="n" hx-swap-oob="true">x</span>`},
 		{"blank swap", htmx.OOB("span", "n", "  ", text("x")), `<span id="n" hx-swap-oob="true">x</span>`},
+		{"padded swap", htmx.OOB("span", "n", " innerHTML\n", text("x")), `<span id="n" hx-swap-oob="innerHTML">x</span>`},
 		{"style", htmx.OOB("div", "msgs", "innerHTML", text("<p>hi</p>")), `<div id="msgs" hx-swap-oob="innerHTML"><p>hi</p></div>`},
 		{"digits in tag", htmx.OOB("h1", "title", "", text("T")), `<h1 id="title" hx-swap-oob="true">T</h1>`},
 		{

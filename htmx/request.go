@@ -107,10 +107,11 @@ type Request struct {
 //   - Boolean headers are true only for the value "true", compared
 //     case-insensitively after trimming white space.
 //   - String headers longer than their limit ([MaxPromptLen] for HX-Prompt,
-//     [MaxHeaderValueLen] for the others), or containing invalid UTF-8,
-//     control characters (Unicode category Cc, which includes tab, CR, LF
-//     and NUL) or the line and paragraph separators U+2028 and U+2029 are
-//     absent. Surrounding spaces and tabs are trimmed first.
+//     [MaxHeaderValueLen] for the others) as received are absent. The rest
+//     have surrounding spaces and tabs trimmed, and are absent if they then
+//     contain invalid UTF-8, control characters (Unicode category Cc, which
+//     includes tab, CR, LF and NUL) or the line and paragraph separators
+//     U+2028 and U+2029.
 //   - A string header accompanied by NAME-URI-AutoEncoded: true (htmx's
 //     fallback for values a browser cannot send as a header) is
 //     percent-decoded before those checks; the encoded form may be up to

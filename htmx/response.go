@@ -69,8 +69,9 @@ type LocationOptions struct {
 	Select string `json:"select,omitempty"`
 }
 
-// Location sets HX-Location to path, making htmx load it as if a boosted
-// link had been followed. Control characters are removed and non-ASCII
+// Location sets HX-Location to path: a client-side redirect in which htmx
+// fetches path with an AJAX GET, swaps it into the body and pushes it onto
+// the browser history, without a full page reload. Control characters are removed and non-ASCII
 // bytes percent-encoded; a leading "{" is percent-encoded too, because htmx
 // would read it as the start of the JSON form. If nothing is left, the
 // header is removed.

@@ -69,7 +69,7 @@ func TestSwapModifiers(t *testing.T) {
 		{"focus scroll false", htmx.SwapInnerHTML.FocusScroll(false), "innerHTML focus-scroll:false"},
 		{
 			"every modifier",
-			htmx.SwapOuterHTML.Transition(true).SwapDelay(100 * ms).SettleDelay(time.Second).
+			htmx.SwapOuterHTML.Transition(true).SwapDelay(100*ms).SettleDelay(time.Second).
 				IgnoreTitle(true).Scroll("bottom", "#log").Show("top").FocusScroll(true),
 			"outerHTML transition:true swap:100ms settle:1s ignoreTitle:true scroll:#log:bottom show:top focus-scroll:true",
 		},

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets tests run this binary as the real CLI: with
+// TRELLIS_TEST_RUN_CLI=1 the test binary behaves as `trellis`.
+func TestMain(m *testing.M) {
+	if os.Getenv("TRELLIS_TEST_RUN_CLI") == "1" {
+		os.Exit(run(context.Background(), os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+func cli(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "TRELLIS_TEST_RUN_CLI=1")
+	cmd.Dir = t.TempDir()
+	return cmd
+}
+
+func TestConfigErrorsExitWithCode2(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "trellis.toml")
+	if err := os.WriteFile(bad, []byte("[server]\nread_timeout = \"forever\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		env  []string
+		want []string
+	}{
+		{[]string{"demo", "--config", bad}, nil, []string{"trellis.toml:2", "server.read_timeout", "invalid duration", "fix:"}},
+		{[]string{"demo", "--env", "staging"}, nil, []string{"unknown profile"}},
+		{[]string{"demo"}, []string{"TRELLIS_ENV=production", "TRELLIS_HTMX_ALLOW_EVAL=true"}, []string{"env TRELLIS_HTMX_ALLOW_EVAL", "refused in production"}},
+		{[]string{"demo", "--addr", "nonsense"}, nil, []string{"flag --addr", "server.addr"}},
+		{[]string{"demo", "--bogus"}, nil, []string{"unknown flag"}},
+	}
+	for _, tc := range cases {
+		cmd := cli(t, tc.args...)
+		cmd.Env = append(cmd.Env, tc.env...)
+		out, err := cmd.CombinedOutput()
+		code := -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if code != 2 {
+			t.Errorf("%v: exit code %d, want 2; output %s", tc.args, code, out)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("%v: output %q lacks %q", tc.args, out, w)
+			}
+		}
+	}
+}
+
+// TestDemoStartsServesAndStopsOnSIGTERM runs the demo as a real process:
+// it must be ready quickly, serve the home page, and exit 0 on SIGTERM.
+func TestDemoStartsServesAndStopsOnSIGTERM(t *testing.T) {
+	addr := freeAddr(t)
+	cmd := cli(t, "demo", "--addr", addr, "--data", t.TempDir())
+	cmd.Env = append(cmd.Env, "TRELLIS_ENV=test", "TRELLIS_LOGGING_LEVEL=info")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	waitReady(t, "http://"+addr)
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Trellis demo") {
+		t.Fatalf("home page: %d %s", resp.StatusCode, body)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("demo exit after SIGTERM: %v", err)
+	}
+	var log strings.Builder
+	for l := range lines {
+		log.WriteString(l + "\n")
+	}
+	if !strings.Contains(log.String(), "shutting down") || !strings.Contains(log.String(), "stopped") {
+		t.Errorf("no shutdown in log: %s", log.String())
+	}
+}
+
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("demo never became ready")
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	for port := 20000 + os.Getpid()%20000; ; port++ {
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		c, err := (&http.Client{Timeout: 50 * time.Millisecond}).Get("http://" + addr)
+		if err != nil && !strings.Contains(err.Error(), "Timeout") {
+			return addr
+		}
+		if c != nil {
+			c.Body.Close()
+		}
+	}
+}
