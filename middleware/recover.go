@@ -44,4 +44,3 @@ func Recover(logger *slog.Logger, onError ErrorFunc) func(http.Handler) http.Han
 		})
 	}
 }
-

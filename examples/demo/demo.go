@@ -111,7 +111,7 @@ func (d *demo) increment(w http.ResponseWriter, r *http.Request) {
 	}
 	d.app.Render.Fragment(w, r, http.StatusOK, templ.Join(
 		views.Counter(n),
-		htmx.OOB("span", "click-total", "outerHTML", views.ClickTotal(n)),
+		htmx.OOB("span", "click-total", "innerHTML", views.ClickCount(n)),
 	))
 }
 
