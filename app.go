@@ -1,7 +1,6 @@
 package trellis
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -114,11 +113,10 @@ func New(cfg *config.Config, opts ...Option) (*App, error) {
 	if a.Assets, err = static.New(layers...); err != nil {
 		return nil, fmt.Errorf("trellis: loading assets: %w", err)
 	}
-	htmxConfig, err := ui.HTMXConfig(cfg.HTMX)
-	if err != nil {
+	if a.Site, err = ui.NewSite(cfg.App.Name, a.Assets, cfg.HTMX); err != nil {
 		return nil, err
 	}
-	a.Site = &ui.Site{Name: cfg.App.Name, Assets: a.Assets, HTMXConfig: htmxConfig, Nav: o.nav, Head: o.head}
+	a.Site.Nav, a.Site.Head = o.nav, o.head
 	a.Render = render.New(render.Options{
 		Layout: func(title string, content templ.Component) templ.Component {
 			return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
@@ -211,7 +209,7 @@ func (a *App) routes() {
 		BehindTLSProxy:          cfg.Server.BehindTLSProxy,
 	}))
 	if cfg.Server.Compress {
-		stack = append(stack, middleware.Gzip(gzip.DefaultCompression))
+		stack = append(stack, middleware.Gzip(5))
 	}
 	stack = append(stack,
 		middleware.Recover(a.Logger, a.Render.Status),

@@ -4,13 +4,25 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/trellis-go/trellis"
@@ -357,4 +369,88 @@ func TestHTMXConfigMeta(t *testing.T) {
 	if !strings.Contains(string(rules), `{"code":"422","swap":true}`) {
 		t.Errorf("422 not swapped: %s", rules)
 	}
+}
+
+func TestBadInputNeverCauses500(t *testing.T) {
+	ta := newTestApp(t)
+	type req struct {
+		method, path string
+		headers      map[string]string
+	}
+	long := strings.Repeat("a", 8000)
+	reqs := []req{
+		{"FOO", "/page", nil},
+		{"GET", "/" + long, nil},
+		{"GET", "/page?" + long + "=%zz", nil},
+		{"GET", "/%00", nil},
+		{"GET", "/static/%2e%2e%2fgo.mod", nil},
+		{"POST", "/page", map[string]string{"Content-Type": "multipart/form-data; boundary="}},
+		{"GET", "/page", map[string]string{"HX-Request": "true", "HX-Target": "\xff\xfe", "HX-Trigger": long, "HX-Current-URL": "javascript:alert(1)", "HX-Prompt": strings.Repeat("p", 50000)}},
+		{"GET", "/page", map[string]string{"HX-Request": "TRUE", "HX-Boosted": "1", "HX-History-Restore-Request": "maybe", "HX-Request-Type": "sideways"}},
+		{"GET", "/page", map[string]string{"Accept": strings.Repeat("application/json,", 500)}},
+		{"GET", "/page", map[string]string{"X-Request-ID": "\xff" + long}},
+		{"GET", "/page", map[string]string{"Accept-Encoding": "gzip;q=nan, *;q=-1"}},
+	}
+	for _, r := range reqs {
+		var opts []trellistest.RequestOption
+		for k, v := range r.headers {
+			opts = append(opts, trellistest.Header(k, v))
+		}
+		res := ta.Do(r.method, r.path, nil, opts...)
+		if res.StatusCode >= 500 {
+			t.Errorf("%s %.40s %v: %d", r.method, r.path, r.headers, res.StatusCode)
+		}
+	}
+}
+
+func TestServesTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := writeSelfSignedCert(t, dir)
+	cfg := trellistest.Config(t)
+	cfg.Server.TLSCert, cfg.Server.TLSKey = certFile, keyFile
+	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Get("/", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "secure") })
+	base, cancel, done := serve(t, app)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Get(strings.Replace(base, "http://", "https://", 1) + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "secure" || resp.TLS == nil || resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Errorf("TLS response %q, HSTS %q", body, resp.Header.Get("Strict-Transport-Security"))
+	}
+	cancel()
+	<-done
+}
+
+func writeSelfSignedCert(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	return certFile, keyFile
 }

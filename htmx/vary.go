@@ -12,8 +12,16 @@ import (
 // that shared caches store the variants separately. It follows the rules of
 // [AddVary].
 func Vary(h http.Header) {
+	if h != nil && len(h["Vary"]) == 0 {
+		// Fast path for the common case: nothing to merge with.
+		h["Vary"] = []string{varyDecision}
+		return
+	}
 	AddVary(h, HeaderRequest, HeaderBoosted, HeaderHistoryRestoreRequest, HeaderRequestType)
 }
+
+// varyDecision is the Vary value Vary sets on a response without one.
+const varyDecision = HeaderRequest + ", " + HeaderBoosted + ", " + HeaderHistoryRestoreRequest + ", " + HeaderRequestType
 
 // AddVary adds header names to h's Vary header, for request headers a
 // handler reads beyond those covered by [Vary] (HX-Target, for instance).

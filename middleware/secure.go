@@ -44,14 +44,14 @@ type SecurityOptions struct {
 	BehindTLSProxy bool
 }
 
-type nonceKey struct{}
-
 // Nonce returns the CSP nonce of the current request, for script and style
 // tags: <script nonce={ middleware.Nonce(ctx) }>. It is "" outside
 // [SecureHeaders].
 func Nonce(ctx context.Context) string {
-	n, _ := ctx.Value(nonceKey{}).(string)
-	return n
+	if st := stateFrom(ctx); st != nil {
+		return st.nonce
+	}
+	return ""
 }
 
 // SecureHeaders sets the security response headers on every response and a
@@ -73,15 +73,19 @@ func SecureHeaders(opts SecurityOptions) func(http.Handler) http.Handler {
 
 	// Fixed headers are built once; each slice has len == cap, so a later
 	// Header().Add copies instead of writing into the shared array.
-	fixed := map[string][]string{"X-Content-Type-Options": {"nosniff"}, "Cross-Origin-Resource-Policy": {"same-origin"}}
-	if len(opts.FrameAncestors) == 0 {
-		fixed["X-Frame-Options"] = []string{"DENY"}
-	} else if len(opts.FrameAncestors) == 1 && opts.FrameAncestors[0] == "'self'" {
-		fixed["X-Frame-Options"] = []string{"SAMEORIGIN"}
+	type header struct {
+		name  string
+		value []string
 	}
-	for name, v := range map[string]string{"Referrer-Policy": opts.ReferrerPolicy, "Permissions-Policy": opts.PermissionsPolicy, "Cross-Origin-Opener-Policy": opts.CrossOriginOpenerPolicy} {
-		if v != "" {
-			fixed[name] = []string{v}
+	fixed := []header{{"X-Content-Type-Options", []string{"nosniff"}}, {"Cross-Origin-Resource-Policy", []string{"same-origin"}}}
+	if len(opts.FrameAncestors) == 0 {
+		fixed = append(fixed, header{"X-Frame-Options", []string{"DENY"}})
+	} else if len(opts.FrameAncestors) == 1 && opts.FrameAncestors[0] == "'self'" {
+		fixed = append(fixed, header{"X-Frame-Options", []string{"SAMEORIGIN"}})
+	}
+	for _, hv := range [][2]string{{"Referrer-Policy", opts.ReferrerPolicy}, {"Permissions-Policy", opts.PermissionsPolicy}, {"Cross-Origin-Opener-Policy", opts.CrossOriginOpenerPolicy}} {
+		if hv[1] != "" {
+			fixed = append(fixed, header{hv[0], []string{hv[1]}})
 		}
 	}
 	var hsts []string
@@ -100,14 +104,19 @@ func SecureHeaders(opts SecurityOptions) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			nonce := newNonce()
 			h := w.Header()
-			for k, v := range fixed {
-				h[k] = v
+			for _, f := range fixed {
+				h[f.name] = f.value
 			}
 			if hsts != nil && (r.TLS != nil || opts.BehindTLSProxy) {
 				h["Strict-Transport-Security"] = hsts
 			}
 			h["Content-Security-Policy"] = []string{strings.Join(cspParts, nonce)}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), nonceKey{}, nonce)))
+			if st := stateFrom(r.Context()); st != nil {
+				st.nonce = nonce
+				next.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, &requestState{nonce: nonce})))
 		})
 	}
 }

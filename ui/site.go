@@ -6,6 +6,7 @@ package ui
 
 import (
 	"encoding/json"
+	"html"
 	"fmt"
 
 	"github.com/a-h/templ"
@@ -13,7 +14,8 @@ import (
 	"github.com/trellis-go/trellis/static"
 )
 
-// Site is the request-independent data layouts need.
+// Site is the request-independent data layouts need. Build it with
+// [NewSite], which prepares the markup that is the same on every page.
 type Site struct {
 	// Name appears in the header and page titles.
 	Name string
@@ -27,6 +29,27 @@ type Site struct {
 	// Head is extra markup for <head> (app stylesheets, icons). Nil
 	// renders nothing.
 	Head templ.Component
+
+	htmxMeta string // escaped <meta name="htmx-config"> tag
+}
+
+// NewSite returns a Site with the htmx configuration built from c.
+func NewSite(name string, assets *static.Assets, c config.HTMX) (*Site, error) {
+	cfg, err := HTMXConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	s := &Site{Name: name, Assets: assets, HTMXConfig: cfg}
+	s.htmxMeta = s.metaTag()
+	return s, nil
+}
+
+// metaTag renders the htmx-config meta tag, escaped.
+func (s *Site) metaTag() string {
+	if s.htmxMeta != "" {
+		return s.htmxMeta
+	}
+	return `<meta name="htmx-config" content="` + html.EscapeString(s.HTMXConfig) + `">`
 }
 
 // HTMXConfig builds the htmx client configuration from the [htmx] config
