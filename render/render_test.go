@@ -36,7 +36,9 @@ func TestExtrasAppendToPartialsOnly(t *testing.T) {
 	rd := render.New(render.Options{Layout: func(title string, c templ.Component) templ.Component {
 		return templ.Join(templ.Raw("<html>"), c, templ.Raw("</html>"))
 	}})
-	rd.AddExtras(func(r *http.Request) templ.Component { return templ.Raw(`<div id="flash" hx-swap-oob="true">saved</div>`) })
+	rd.AddExtras(func(r *http.Request) templ.Component {
+		return templ.Raw(`<div id="flash" hx-swap-oob="true">saved</div>`)
+	})
 	rd.AddExtras(func(r *http.Request) templ.Component { return nil })
 
 	full := httptest.NewRecorder()
@@ -58,10 +60,10 @@ func TestExtrasAppendToPartialsOnly(t *testing.T) {
 
 func TestStatusOf(t *testing.T) {
 	cases := map[error]int{
-		render.NewError(422, "bad"):                                   422,
-		&http.MaxBytesError{Limit: 1}:                                 413,
-		context.DeadlineExceeded:                                      503,
-		errors.New("boom"):                                            500,
+		render.NewError(422, "bad"):   422,
+		&http.MaxBytesError{Limit: 1}: 413,
+		context.DeadlineExceeded:      503,
+		errors.New("boom"):            500,
 		errors.Join(errors.New("x"), render.NewError(404, "missing")): 404,
 	}
 	for err, want := range cases {

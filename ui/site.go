@@ -6,8 +6,8 @@ package ui
 
 import (
 	"encoding/json"
-	"html"
 	"fmt"
+	"html"
 
 	"github.com/a-h/templ"
 	"github.com/trellis-go/trellis/config"
