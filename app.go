@@ -183,6 +183,9 @@ func (a *App) routes() {
 		a.Render.Status(w, r, http.StatusMethodNotAllowed, nil)
 	})
 	root.Handle(a.Assets.Prefix()+"*", a.Assets)
+	root.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, a.Assets.Path("favicon.svg"), http.StatusMovedPermanently)
+	})
 	root.Get("/health/live", a.Health.Live)
 	root.Get("/health/ready", a.Health.Ready)
 	root.Get("/health", a.Health.Ready)

@@ -5,7 +5,8 @@
 //     the error region (or for boosted navigation); anything else shows a
 //     generic message there instead of replacing part of the page;
 //   * network failures and timeouts show a message in the error region;
-//   * the error region is cleared when the next request starts;
+//   * the error region is cleared when the user starts another request
+//     (background polling leaves it alone);
 //   * elements with data-dismiss="<selector>" empty that element on click;
 //   * unsafe requests carry the CSRF token from <meta name="csrf-token">.
 (function () {
@@ -33,9 +34,11 @@
     region.replaceChildren(box);
   }
 
-  document.addEventListener("htmx:beforeRequest", function () {
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var config = evt.detail.requestConfig;
+    var cause = config && config.triggeringEvent;
     var region = errorRegion();
-    if (region) {
+    if (region && cause && cause.isTrusted) {
       region.replaceChildren();
     }
   });

@@ -1,0 +1,74 @@
+package demo_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/trellis-go/trellis/internal/browsertest"
+)
+
+// TestDemoInBrowser drives the demo in headless chromium: htmx must work
+// under the strict CSP, with no console errors or CSP violations.
+func TestDemoInBrowser(t *testing.T) {
+	browser := browsertest.Start(t)
+	s := newDemo(t, false)
+	p := browser.NewPage(t)
+
+	p.Run("open home", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#count")))
+	p.CheckNoErrors("open home")
+
+	p.Click("click counter", "#counter button")
+	p.WaitText("counter increments", "#count", "1")
+	p.WaitText("badge updates out of band", "#click-total", "1 clicks")
+	p.WaitText("activity reloads on the trigger", "#activity", "Counter reached 1")
+	p.Click("click counter again", "#counter button")
+	p.WaitText("counter increments twice", "#count", "2")
+	p.WaitText("badge follows", "#click-total", "2 clicks")
+
+	p.WaitText("countdown stops at 286", "#countdown", "Lift-off!")
+	first := p.Text("#clock")
+	p.WaitText("clock polls", "#clock", ":")
+	deadline := 0
+	for p.Text("#clock") == first && deadline < 100 {
+		p.Run("wait for the clock", chromedp.Sleep(50_000_000))
+		deadline++
+	}
+	if p.Text("#clock") == first {
+		t.Error("clock did not update")
+	}
+
+	p.Click("request a missing page", `button[hx-get="/demo/missing"]`)
+	p.WaitText("404 lands in the error region", "#trellis-error", "Page not found")
+	if !strings.Contains(p.Text("#main"), "Trellis demo") {
+		t.Error("the error replaced the main content")
+	}
+	p.Expect(regexp.MustCompile(`404|Not Found|responseError`))
+	p.Run("let the clock poll", chromedp.Sleep(1_500_000_000))
+	if !strings.Contains(p.Text("#trellis-error"), "Page not found") {
+		t.Error("background polling cleared the error region")
+	}
+	p.Click("trigger a server error", `button[hx-get="/demo/panic"]`)
+	p.WaitText("500 replaces the 404 in the error region", "#trellis-error", "Something went wrong")
+	p.Expect(regexp.MustCompile(`500|Internal Server Error|responseError`))
+	p.Run("dismiss the error", chromedp.Click(chromedp.CSS("#trellis-error .dismiss")))
+	if got := p.Text("#trellis-error"); got != "" {
+		t.Errorf("error region after dismiss: %q", got)
+	}
+
+	p.Click("load About as a partial", `a[hx-target="#main"]`)
+	p.WaitText("partial render", "#render-mode", "a partial")
+	if loc := p.Location(); !strings.HasSuffix(loc, "/about") {
+		t.Errorf("hx-push-url did not update the location: %s", loc)
+	}
+	if strings.Contains(p.Text("#main"), "Clicked") {
+		t.Error("partial did not replace main")
+	}
+	p.Run("go back", chromedp.NavigateBack())
+	p.WaitText("history restore shows home", "#main", "Trellis demo")
+
+	p.Click("boosted nav link", `nav a[href="/about"]`)
+	p.WaitText("boosted render is a full page", "#render-mode", "a full page")
+	p.CheckNoErrors("end of the tour")
+}
