@@ -2,8 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trellis-go/trellis/trellistest"
 )
 
 // TestReportStartup builds the trellis binary, then measures the time from
@@ -29,14 +29,14 @@ func TestReportStartup(t *testing.T) {
 	}
 	data := t.TempDir()
 	for _, label := range []string{"first start", "restart"} {
-		addr := freeAddr(t)
+		addr := trellistest.FreeAddr(t)
 		cmd := exec.Command(bin, "demo", "--addr", addr, "--data", data)
 		cmd.Env = append(os.Environ(), "TRELLIS_ENV=production", "TRELLIS_LOGGING_LEVEL=warn")
 		start := time.Now()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		ready := waitReady(t, "http://"+addr+"/health/ready")
+		ready := trellistest.WaitReady(t, "http://"+addr+"/health/ready", 10*time.Second)
 		elapsed := ready.Sub(start)
 		time.Sleep(2 * time.Second)
 		rss := rssKB(t, cmd.Process.Pid)
@@ -46,23 +46,6 @@ func TestReportStartup(t *testing.T) {
 		}
 		fmt.Printf("%-12s ready in %6.1f ms   idle RSS %5.1f MB\n", label, float64(elapsed.Microseconds())/1000, float64(rss)/1024)
 	}
-}
-
-func waitReady(t *testing.T, url string) time.Time {
-	t.Helper()
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return time.Now()
-			}
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatal("never ready")
-	return time.Time{}
 }
 
 func rssKB(t *testing.T, pid int) int {
@@ -78,14 +61,4 @@ func rssKB(t *testing.T, pid int) int {
 		}
 	}
 	return 0
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trellis-go/trellis/trellistest"
 )
 
 // TestMain lets tests run this binary as the real CLI: with
@@ -71,7 +72,7 @@ func TestConfigErrorsExitWithCode2(t *testing.T) {
 // TestDemoStartsServesAndStopsOnSIGTERM runs the demo as a real process:
 // it must be ready quickly, serve the home page, and exit 0 on SIGTERM.
 func TestDemoStartsServesAndStopsOnSIGTERM(t *testing.T) {
-	addr := freeAddr(t)
+	addr := trellistest.FreeAddr(t)
 	cmd := cli(t, "demo", "--addr", addr, "--data", t.TempDir())
 	cmd.Env = append(cmd.Env, "TRELLIS_ENV=test", "TRELLIS_LOGGING_LEVEL=info")
 	stderr, err := cmd.StderrPipe()
@@ -89,7 +90,7 @@ func TestDemoStartsServesAndStopsOnSIGTERM(t *testing.T) {
 		}
 		close(lines)
 	}()
-	waitReady(t, "http://"+addr)
+	trellistest.WaitReady(t, "http://"+addr+"/health/ready", 15*time.Second)
 	resp, err := http.Get("http://" + addr + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -112,30 +113,4 @@ func TestDemoStartsServesAndStopsOnSIGTERM(t *testing.T) {
 	if !strings.Contains(log.String(), "shutting down") || !strings.Contains(log.String(), "stopped") {
 		t.Errorf("no shutdown in log: %s", log.String())
 	}
-}
-
-func waitReady(t *testing.T, base string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("demo never became ready")
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
