@@ -15,11 +15,15 @@ import (
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 	chimw "github.com/go-chi/chi/v5/middleware"
+	"github.com/redis/go-redis/v9"
+	"github.com/trellis-go/trellis/auth"
 	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/csrf"
 	"github.com/trellis-go/trellis/db"
 	"github.com/trellis-go/trellis/health"
 	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/render"
+	"github.com/trellis-go/trellis/session"
 	"github.com/trellis-go/trellis/static"
 	"github.com/trellis-go/trellis/ui"
 )
@@ -44,6 +48,15 @@ type App struct {
 	DB *db.DB
 	// Health serves the health endpoints; add checks for new components.
 	Health *health.Health
+	// Sessions loads and saves sessions (nil without a database).
+	Sessions *session.Manager
+	// Auth provides accounts, RequireUser and RequireRole (nil without a
+	// database).
+	Auth *auth.Auth
+	// CSRF protects unsafe requests (nil without a database).
+	CSRF *csrf.Protector
+	// Redis is the shared client when redis.url is set, else nil.
+	Redis *redis.Client
 
 	root     *chi.Mux
 	handler  http.Handler
@@ -61,6 +74,7 @@ type options struct {
 	nav        templ.Component
 	head       templ.Component
 	noDatabase bool
+	noAuth     bool
 }
 
 // WithAssets adds an app asset layer; its files override the framework's
@@ -90,9 +104,16 @@ func WithHead(c templ.Component) Option {
 	return func(o *options) { o.head = c }
 }
 
-// WithoutDatabase builds an app with no database (App.DB is nil).
+// WithoutDatabase builds an app with no database, and therefore no
+// sessions, CSRF tokens or accounts (App.DB is nil).
 func WithoutDatabase() Option {
 	return func(o *options) { o.noDatabase = true }
+}
+
+// WithoutAuthRoutes keeps sessions, CSRF and App.Auth but does not mount
+// the built-in /login, /register, /logout, /account and role API routes.
+func WithoutAuthRoutes() Option {
+	return func(o *options) { o.noAuth = true }
 }
 
 // New wires an App from cfg: logger, assets, renderer, database (opened and
@@ -136,8 +157,15 @@ func New(cfg *config.Config, opts ...Option) (*App, error) {
 		if err := a.openDatabase(o.migrations); err != nil {
 			return nil, err
 		}
+		if err := a.setupAccounts(); err != nil {
+			_ = a.Close(context.Background())
+			return nil, err
+		}
 	}
 	a.routes()
+	if a.Auth != nil && !o.noAuth {
+		a.Auth.Routes(a.Router)
+	}
 	return a, nil
 }
 
@@ -149,6 +177,7 @@ func (a *App) openDatabase(appMigrations fs.FS) error {
 		return fmt.Errorf("trellis: %w", err)
 	}
 	a.DB = d
+	a.sources = []db.Source{db.Framework()}
 	if appMigrations != nil {
 		a.sources = append(a.sources, db.Source{Name: "app", Table: "app_schema_migrations", FS: appMigrations})
 	}
@@ -175,12 +204,16 @@ func (a *App) MigrationSources() []db.Source { return a.sources }
 func (a *App) routes() {
 	root := chi.NewRouter()
 	root.Use(chimw.GetHead)
-	root.NotFound(func(w http.ResponseWriter, r *http.Request) {
+	// Error pages load the session and user too, so the layout shows
+	// who is signed in.
+	root.NotFound(a.errorChain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.Render.Status(w, r, http.StatusNotFound, nil)
-	})
+	})).ServeHTTP)
 	root.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", strings.Join(allowedMethods(root, r), ", "))
-		a.Render.Status(w, r, http.StatusMethodNotAllowed, nil)
+		a.errorChain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a.Render.Status(w, r, http.StatusMethodNotAllowed, nil)
+		})).ServeHTTP(w, r)
 	})
 	root.Handle(a.Assets.Prefix()+"*", a.Assets)
 	root.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
@@ -190,11 +223,13 @@ func (a *App) routes() {
 	root.Get("/health/ready", a.Health.Ready)
 	root.Get("/health", a.Health.Ready)
 	a.root = root
-	a.Router = root.With()
+	a.Router = root.With(a.requestChain)
 
 	cfg := a.Config
+	trusted, _ := middleware.ParseTrustedProxies(cfg.Server.TrustedProxies) // validated by config
 	stack := []func(http.Handler) http.Handler{
 		middleware.RequestID,
+		middleware.ClientIP(trusted),
 	}
 	if cfg.Logging.AccessLog {
 		stack = append(stack, middleware.AccessLog(a.Logger))

@@ -35,13 +35,18 @@ type Config struct {
 	// never by the config file.
 	Profile Profile `toml:"-"`
 
-	App      App      `toml:"app"`
-	Server   Server   `toml:"server"`
-	Database Database `toml:"database"`
-	Security Security `toml:"security"`
-	HTMX     HTMX     `toml:"htmx"`
-	Logging  Logging  `toml:"logging"`
-	Health   Health   `toml:"health"`
+	App       App       `toml:"app"`
+	Server    Server    `toml:"server"`
+	Database  Database  `toml:"database"`
+	Security  Security  `toml:"security"`
+	HTMX      HTMX      `toml:"htmx"`
+	Logging   Logging   `toml:"logging"`
+	Health    Health    `toml:"health"`
+	Session   Session   `toml:"session"`
+	Auth      Auth      `toml:"auth"`
+	CSRF      CSRF      `toml:"csrf"`
+	RateLimit RateLimit `toml:"ratelimit"`
+	Redis     Redis     `toml:"redis"`
 
 	// sources maps "section.key" to where its value came from.
 	sources map[string]string
@@ -85,6 +90,9 @@ type Server struct {
 	BehindTLSProxy bool `toml:"behind_tls_proxy"`
 	// Compress enables gzip for text responses.
 	Compress bool `toml:"compress"`
+	// TrustedProxies lists the proxies (IPs or CIDRs) whose
+	// X-Forwarded-For entries are believed when finding the client's IP.
+	TrustedProxies []string `toml:"trusted_proxies"`
 }
 
 // Database holds database settings.
@@ -163,6 +171,69 @@ type Health struct {
 	CheckTimeout time.Duration `toml:"check_timeout"`
 }
 
+// Session holds session cookie and storage settings.
+type Session struct {
+	// Store is where sessions live: "database" (the app's SQLite or
+	// PostgreSQL), "redis" (needs redis.url) or "memory" (one process only).
+	Store string `toml:"store"`
+	// CookieName names the session cookie.
+	CookieName string `toml:"cookie_name"`
+	// CookieSecure sends the cookie over HTTPS only. Production refuses
+	// false.
+	CookieSecure bool `toml:"cookie_secure"`
+	// CookieSameSite is "lax" or "strict".
+	CookieSameSite string `toml:"cookie_same_site"`
+	// IdleTimeout ends a session unused for this long.
+	IdleTimeout time.Duration `toml:"idle_timeout"`
+	// Lifetime ends a session this long after it began, however active.
+	Lifetime time.Duration `toml:"lifetime"`
+}
+
+// Auth holds account settings.
+type Auth struct {
+	// Registration lets visitors create accounts at /register.
+	Registration bool `toml:"registration"`
+	// HashMemoryKiB is argon2id's memory cost; production refuses less
+	// than 19456 (19 MiB).
+	HashMemoryKiB int `toml:"hash_memory_kib"`
+	// HashIterations is argon2id's time cost (at least 2 in production).
+	HashIterations int `toml:"hash_iterations"`
+	// HashParallelism is argon2id's lanes.
+	HashParallelism int `toml:"hash_parallelism"`
+	// HashConcurrency caps password hashes computed at once, so a login
+	// flood cannot starve other requests; 0 means half the CPUs (at least 1).
+	HashConcurrency int `toml:"hash_concurrency"`
+}
+
+// CSRF holds cross-site request forgery settings.
+type CSRF struct {
+	// TrustedOrigins may send unsafe cross-origin requests
+	// ("https://admin.example.com").
+	TrustedOrigins []string `toml:"trusted_origins"`
+	// ExemptPaths are path prefixes (webhooks) that skip CSRF checks.
+	ExemptPaths []string `toml:"exempt_paths"`
+}
+
+// RateLimit holds rate limits for sensitive endpoints, as "N/duration".
+type RateLimit struct {
+	// Enabled turns the limits on.
+	Enabled bool `toml:"enabled"`
+	// Store is "memory" (one process) or "redis" (shared; needs redis.url).
+	Store string `toml:"store"`
+	// Login limits login attempts per client IP and, separately, per account.
+	Login string `toml:"login"`
+	// Register limits account creation per client IP.
+	Register string `toml:"register"`
+	// Password limits password changes per account.
+	Password string `toml:"password"`
+}
+
+// Redis holds the Redis connection used by Redis-backed stores.
+type Redis struct {
+	// URL is redis://[user:password@]host:port/db.
+	URL string `toml:"url"`
+}
+
 // Default returns the built-in defaults for a profile.
 func Default(p Profile) *Config {
 	c := &Config{
@@ -197,11 +268,29 @@ func Default(p Profile) *Config {
 		},
 		Logging: Logging{Level: "info", Format: "text", AccessLog: true},
 		Health:  Health{CheckTimeout: 2 * time.Second},
+		Session: Session{
+			Store:          "database",
+			CookieName:     "trellis_session",
+			CookieSecure:   true,
+			CookieSameSite: "lax",
+			IdleTimeout:    24 * time.Hour,
+			Lifetime:       7 * 24 * time.Hour,
+		},
+		Auth: Auth{Registration: true, HashMemoryKiB: 19456, HashIterations: 2, HashParallelism: 1},
+		RateLimit: RateLimit{
+			Enabled:  true,
+			Store:    "memory",
+			Login:    "10/1m",
+			Register: "5/10m",
+			Password: "5/10m",
+		},
 	}
 	switch p {
 	case Development:
 		c.Logging.Level = "debug"
+		c.Session.CookieSecure = false
 	case Test:
+		c.Session.CookieSecure = false
 		c.Server.ShutdownTimeout = 5 * time.Second
 		c.Logging.Level = "warn"
 		c.Logging.AccessLog = false

@@ -3,10 +3,14 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/trellis-go/trellis/ratelimit"
 )
 
 // Validate checks every value and, for the production profile, refuses
@@ -65,6 +69,24 @@ func (c *Config) Validate() error {
 	v.check(c.Logging.Format == "text" || c.Logging.Format == "json", "logging.format",
 		fmt.Sprintf("unknown format %q", c.Logging.Format), "use text or json")
 	v.check(c.Health.CheckTimeout > 0, "health.check_timeout", "must be positive", `use a duration such as "2s"`)
+	for _, p := range c.Server.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				v.add("server.trusted_proxies", fmt.Sprintf("%q is neither an IP nor a CIDR", p), `use entries such as "10.0.0.0/8" or "127.0.0.1"`)
+			}
+		}
+	}
+	v.validateSession()
+	v.validateAuth()
+	for _, o := range c.CSRF.TrustedOrigins {
+		u, err := url.Parse(o)
+		v.check(err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && (u.Path == "" || u.Path == "/") && u.RawQuery == "",
+			"csrf.trusted_origins", fmt.Sprintf("%q is not an origin", o), `use scheme://host[:port] such as "https://admin.example.com"`)
+	}
+	for _, p := range c.CSRF.ExemptPaths {
+		v.check(strings.HasPrefix(p, "/") && len(p) > 1, "csrf.exempt_paths", fmt.Sprintf("%q is not a path prefix", p), `use prefixes such as "/webhooks/"; "/" would disable CSRF protection`)
+	}
+	v.validateRateLimit()
 
 	if len(v.errs) > 0 {
 		return v.errs
@@ -93,6 +115,54 @@ func (v *validator) validateSecurity() {
 		"security.cross_origin_opener_policy", fmt.Sprintf("unknown policy %q", s.CrossOriginOpenerPolicy), `use "same-origin", "same-origin-allow-popups" or "unsafe-none"`)
 	v.check(!strings.ContainsAny(s.PermissionsPolicy, "\r\n"), "security.permissions_policy", "contains a line break", "write the policy on one line")
 	v.check(s.HSTSMaxAge >= 0, "security.hsts_max_age", "must not be negative", `use "0s" to disable HSTS or a duration such as "17520h"`)
+}
+
+func (v *validator) validateSession() {
+	s := v.c.Session
+	v.check(s.Store == "database" || s.Store == "redis" || s.Store == "memory", "session.store",
+		fmt.Sprintf("unknown store %q", s.Store), `use "database", "redis" or "memory"`)
+	v.check(s.Store != "redis" || v.c.Redis.URL != "", "session.store", `"redis" needs redis.url`, "set redis.url (TRELLIS_REDIS_URL) or use the database store")
+	v.check(s.CookieName != "" && !strings.ContainsAny(s.CookieName, " ;,=\t\r\n\"()<>@:/[]?{}"), "session.cookie_name",
+		fmt.Sprintf("invalid cookie name %q", s.CookieName), "use letters, digits, '-' and '_'")
+	v.check(s.CookieSameSite == "lax" || s.CookieSameSite == "strict", "session.cookie_same_site",
+		fmt.Sprintf("unknown value %q", s.CookieSameSite), `use "lax" or "strict" ("none" would send the cookie on cross-site requests)`)
+	v.check(s.IdleTimeout > 0, "session.idle_timeout", "must be positive", `use a duration such as "24h"`)
+	v.check(s.Lifetime > 0, "session.lifetime", "must be positive", `use a duration such as "168h"`)
+	v.check(s.IdleTimeout <= s.Lifetime, "session.idle_timeout", "is longer than session.lifetime", "make the idle timeout at most the lifetime")
+	if v.c.Profile == Production {
+		v.check(s.CookieSecure, "session.cookie_secure", "is refused in production: the session cookie would travel over plain HTTP",
+			"set session.cookie_secure = true and serve over HTTPS (or behind a TLS proxy)")
+		v.check(s.Store != "memory", "session.store", `"memory" is refused in production: sessions would vanish on restart and not be shared between processes`,
+			`use "database" or "redis"`)
+	}
+}
+
+func (v *validator) validateAuth() {
+	a := v.c.Auth
+	v.check(a.HashMemoryKiB >= 1024, "auth.hash_memory_kib", "must be at least 1024", "use 19456 (19 MiB) or more")
+	v.check(a.HashIterations >= 1, "auth.hash_iterations", "must be at least 1", "use 2 or more")
+	v.check(a.HashParallelism >= 1 && a.HashParallelism <= 255, "auth.hash_parallelism", "must be from 1 to 255", "use 1")
+	v.check(a.HashConcurrency >= 0, "auth.hash_concurrency", "must not be negative", "use 0 for half the CPUs")
+	if v.c.Profile == Production {
+		v.check(a.HashMemoryKiB >= 19456, "auth.hash_memory_kib", "is below the 19456 KiB (19 MiB) minimum refused in production",
+			"use 19456 or more")
+		v.check(a.HashIterations >= 2, "auth.hash_iterations", "is below 2, refused in production", "use 2 or more")
+	}
+}
+
+func (v *validator) validateRateLimit() {
+	rl := v.c.RateLimit
+	v.check(rl.Store == "memory" || rl.Store == "redis", "ratelimit.store", fmt.Sprintf("unknown store %q", rl.Store), `use "memory" or "redis"`)
+	v.check(rl.Store != "redis" || v.c.Redis.URL != "", "ratelimit.store", `"redis" needs redis.url`, "set redis.url or use the memory store")
+	for _, r := range []struct{ key, value string }{{"ratelimit.login", rl.Login}, {"ratelimit.register", rl.Register}, {"ratelimit.password", rl.Password}} {
+		if _, err := ratelimit.ParseRate(r.value); err != nil {
+			v.add(r.key, fmt.Sprintf("invalid rate %q: %v", r.value, err), `use "N/duration" such as "10/1m"`)
+		}
+	}
+	if u := v.c.Redis.URL; u != "" {
+		v.check(strings.HasPrefix(u, "redis://") || strings.HasPrefix(u, "rediss://"), "redis.url",
+			fmt.Sprintf("unsupported URL %q", redactURL(u)), `use "redis://host:6379/0" or "rediss://…" for TLS`)
+	}
 }
 
 // unsafeSource returns the first source in a policy that defeats it: an

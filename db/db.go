@@ -3,7 +3,8 @@
 //
 // SQLite is opened in WAL mode with a busy timeout, foreign keys on,
 // synchronous=NORMAL and IMMEDIATE transactions (so a transaction that
-// writes never fails half-way on a lock upgrade). PostgreSQL is opened
+// writes never fails half-way on a lock upgrade), and each connection
+// caches its prepared statements. PostgreSQL is opened
 // through a pgx pool that is also available to components that speak pgx
 // natively.
 package db
@@ -23,7 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/trellis-go/trellis/config"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/trellis-go/trellis/internal/stmtcache"
 )
 
 // Dialect names a supported database engine.
@@ -78,10 +79,9 @@ func openSQLite(ctx context.Context, cfg config.Database, path string) (*DB, err
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
-	sqldb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("db: opening sqlite %s: %w", path, err)
-	}
+	// Every connection caches its prepared statements: re-parsing SQL
+	// otherwise dominates the CPU of busy queries (see internal/stmtcache).
+	sqldb := sql.OpenDB(stmtcache.NewConnector("file:"+path+"?"+q.Encode(), stmtcache.DefaultSize))
 	maxOpen := cfg.MaxOpenConns
 	if maxOpen == 0 {
 		maxOpen = 8

@@ -9,7 +9,7 @@ import (
 
 // AccessLog logs one structured line per request after it completes: method,
 // path (without the query string, which may carry secrets), status, bytes,
-// duration, request id, remote address and whether htmx sent it. 5xx
+// duration, request id, client IP and whether htmx sent it. 5xx
 // responses are logged at error level, others at info.
 func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
@@ -33,7 +33,7 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 					slog.Int64("bytes", sw.written),
 					slog.Duration("duration", time.Since(start)),
 					slog.String("request_id", RequestIDFrom(r.Context())),
-					slog.String("remote", r.RemoteAddr),
+					slog.String("client_ip", ClientIPFrom(r).String()),
 					slog.Bool("htmx", r.Header.Get("HX-Request") == "true"),
 				)
 			}()

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 )
 
@@ -19,6 +20,7 @@ const HeaderRequestID = "X-Request-ID"
 type requestState struct {
 	id    string
 	nonce string
+	ip    netip.Addr
 }
 
 type stateKey struct{}

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -106,7 +107,31 @@ func (s *Server) PostForm(path string, form url.Values, opts ...RequestOption) *
 	return s.Do(http.MethodPost, path, strings.NewReader(form.Encode()), opts...)
 }
 
+// NoCSRF stops Do from adding a CSRF token to an unsafe request, for
+// tests of the protection itself.
+func NoCSRF() RequestOption {
+	return func(r *http.Request) { r.Header.Set(noCSRFHeader, "1") }
+}
+
+const noCSRFHeader = "X-Trellistest-No-Csrf"
+
+var metaToken = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
+
+// CSRFToken loads a page the way a browser would (a missing path, whose
+// 404 page every Trellis app renders with a token) and returns the token
+// from its csrf-token meta tag, or "" when the app has none.
+func (s *Server) CSRFToken() string {
+	s.t.Helper()
+	res := s.Get("/__trellistest_csrf_probe", NoCSRF())
+	if m := metaToken.FindStringSubmatch(res.Body); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
 // Do sends a request with the given method and body and reads the response.
+// Unsafe requests (POST, PUT, PATCH, DELETE) carry a fresh CSRF token in
+// X-CSRF-Token unless they set one or use NoCSRF, as a page's htmx would.
 // Transport failures fail the test.
 func (s *Server) Do(method, path string, body io.Reader, opts ...RequestOption) *Response {
 	s.t.Helper()
@@ -116,6 +141,14 @@ func (s *Server) Do(method, path string, body io.Reader, opts ...RequestOption) 
 	}
 	for _, o := range opts {
 		o(req)
+	}
+	unsafe := method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
+	if req.Header.Get(noCSRFHeader) != "" {
+		req.Header.Del(noCSRFHeader)
+	} else if unsafe && req.Header.Get("X-CSRF-Token") == "" {
+		if tok := s.CSRFToken(); tok != "" {
+			req.Header.Set("X-CSRF-Token", tok)
+		}
 	}
 	resp, err := s.Client.Do(req)
 	if err != nil {

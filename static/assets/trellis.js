@@ -7,7 +7,8 @@
 //   * network failures and timeouts show a message in the error region;
 //   * the error region is cleared when the user starts another request
 //     (background polling leaves it alone);
-//   * elements with data-dismiss="<selector>" empty that element on click;
+//   * elements with data-dismiss="<selector>" empty that element on click,
+//     and data-dismiss-self removes the element's parent (a flash message);
 //   * unsafe requests carry the CSRF token from <meta name="csrf-token">.
 (function () {
   "use strict";
@@ -75,7 +76,15 @@
   });
 
   document.addEventListener("click", function (evt) {
-    var trigger = evt.target.closest ? evt.target.closest("[data-dismiss]") : null;
+    if (!evt.target.closest) {
+      return;
+    }
+    var self = evt.target.closest("[data-dismiss-self]");
+    if (self && self.parentElement) {
+      self.parentElement.remove();
+      return;
+    }
+    var trigger = evt.target.closest("[data-dismiss]");
     if (!trigger) {
       return;
     }

@@ -1,0 +1,268 @@
+// Package auth provides accounts for Trellis apps: registration, login and
+// logout pages, argon2id passwords, the current user in every request,
+// RequireUser and RequireRole guards, API tokens for bearer authentication,
+// "log out of all other sessions", and a JSON API for managing roles.
+//
+// Sessions are renewed on login, logout and privilege changes (no
+// fixation). A login failure always says "invalid email or password" and
+// costs the same time whether or not the account exists. The next parameter
+// only ever redirects to a path on this site.
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/trellis-go/trellis/csrf"
+	"github.com/trellis-go/trellis/db"
+	"github.com/trellis-go/trellis/htmx"
+	"github.com/trellis-go/trellis/middleware"
+	"github.com/trellis-go/trellis/ratelimit"
+	"github.com/trellis-go/trellis/render"
+	"github.com/trellis-go/trellis/session"
+)
+
+// Session keys auth uses.
+const (
+	keyUserID  = "auth.user_id"
+	keyVersion = "auth.session_version"
+)
+
+// Options configures Auth.
+type Options struct {
+	DB       *db.DB
+	Sessions *session.Manager
+	Render   *render.Renderer
+	Hasher   *Hasher
+	Logger   *slog.Logger
+	// Limiter enforces the rates below; nil disables rate limiting.
+	Limiter ratelimit.Limiter
+	// LoginRate applies per client IP and, separately, per account.
+	LoginRate ratelimit.Rate
+	// RegisterRate applies per client IP.
+	RegisterRate ratelimit.Rate
+	// PasswordRate applies per account to password changes.
+	PasswordRate ratelimit.Rate
+	// Registration enables /register.
+	Registration bool
+	// LoginPath is where RequireUser sends visitors; default "/login".
+	LoginPath string
+}
+
+// Auth holds the account machinery. Build it with New, mount its pages
+// with Routes and install LoadUser on every route.
+type Auth struct {
+	opts   Options
+	Users  *Users
+	Tokens *Tokens
+}
+
+// New returns an Auth.
+func New(opts Options) *Auth {
+	if opts.LoginPath == "" {
+		opts.LoginPath = "/login"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Auth{opts: opts, Users: NewUsers(opts.DB), Tokens: NewTokens(opts.DB)}
+}
+
+type userKey struct{}
+
+type current struct {
+	user   *User
+	bearer bool
+}
+
+// CurrentUser returns the signed-in user, or nil for anonymous requests.
+func CurrentUser(ctx context.Context) *User {
+	if c, ok := ctx.Value(userKey{}).(*current); ok {
+		return c.user
+	}
+	return nil
+}
+
+// ViaBearer reports whether the request authenticated with an API token.
+func ViaBearer(ctx context.Context) bool {
+	c, ok := ctx.Value(userKey{}).(*current)
+	return ok && c.bearer
+}
+
+// Authenticated reports whether the request has a signed-in user.
+func Authenticated(ctx context.Context) bool { return CurrentUser(ctx) != nil }
+
+// LoadUser loads the current user once per request: from an
+// "Authorization: Bearer" API token when one is sent (an invalid token is a
+// 401, never a fallback to the session), else from the session. A session
+// whose account is gone, or whose sessions were revoked, is destroyed.
+func (a *Auth) LoadUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if token, ok := bearerToken(r); ok {
+			u, err := a.Tokens.Authenticate(ctx, token)
+			if err != nil {
+				if !errors.Is(err, ErrNotFound) {
+					a.opts.Render.Error(w, r, err)
+					return
+				}
+				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+				render.JSON(w, http.StatusUnauthorized, map[string]any{"error": "invalid or expired API token", "status": http.StatusUnauthorized})
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey{}, &current{user: u, bearer: true})))
+			return
+		}
+		id := a.opts.Sessions.GetInt64(ctx, keyUserID)
+		if id == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		u, err := a.Users.ByID(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound) || (err == nil && u.SessionVersion != a.opts.Sessions.GetInt64(ctx, keyVersion)):
+			if err := a.opts.Sessions.Destroy(ctx); err != nil {
+				a.opts.Render.Error(w, r, err)
+				return
+			}
+			csrf.Renew(ctx)
+			next.ServeHTTP(w, r)
+		case err != nil:
+			a.opts.Render.Error(w, r, err)
+		default:
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey{}, &current{user: u})))
+		}
+	})
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// RequireUser lets signed-in users through. Others get: htmx requests 401
+// with HX-Redirect to the login page; JSON clients 401 JSON; browsers 303 to
+// /login?next=<this page>.
+func (a *Auth) RequireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if CurrentUser(r.Context()) != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		a.deny(w, r)
+	})
+}
+
+func (a *Auth) deny(w http.ResponseWriter, r *http.Request) {
+	login := a.opts.LoginPath + "?next=" + url.QueryEscape(returnPath(r))
+	switch {
+	case htmx.IsRequest(r):
+		htmx.Redirect(w, login)
+		w.WriteHeader(http.StatusUnauthorized)
+	case render.WantsJSON(r) || strings.HasPrefix(r.Header.Get("Content-Type"), "application/json"):
+		render.JSON(w, http.StatusUnauthorized, map[string]any{"error": "sign in required", "status": http.StatusUnauthorized})
+	default:
+		http.Redirect(w, r, login, http.StatusSeeOther)
+	}
+}
+
+// RequireRole lets through signed-in users with role; other signed-in users
+// get 403 (page, fragment or JSON) and anonymous visitors are treated as by
+// RequireUser.
+func (a *Auth) RequireRole(role string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u := CurrentUser(r.Context())
+			switch {
+			case u == nil:
+				a.deny(w, r)
+			case !u.HasRole(role):
+				a.opts.Logger.WarnContext(r.Context(), "forbidden", slog.Int64("user_id", u.ID), slog.String("role", role),
+					slog.String("path", r.URL.Path), slog.String("request_id", middleware.RequestIDFrom(r.Context())))
+				a.opts.Render.Error(w, r, render.NewError(http.StatusForbidden, "This needs the "+role+" role."))
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+// returnPath is where to come back after logging in: the page the user is
+// on (for htmx requests, the browser's URL, not the fragment's).
+func returnPath(r *http.Request) string {
+	if htmx.IsRequest(r) {
+		if cur := htmx.ParseRequest(r).CurrentURL; cur != "" {
+			if u, err := url.Parse(cur); err == nil {
+				return SafeNext(u.RequestURI())
+			}
+		}
+		return "/"
+	}
+	if r.Method != http.MethodGet {
+		return "/"
+	}
+	return SafeNext(r.URL.RequestURI())
+}
+
+// SafeNext returns next when it is a path on this site, else "/". It
+// rejects absolute and protocol-relative URLs, backslashes (which browsers
+// treat as slashes) and control characters.
+func SafeNext(next string) string {
+	if next == "" || next[0] != '/' || len(next) > 2048 || strings.ContainsAny(next, "\\") {
+		return "/"
+	}
+	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if next[i] < 0x20 || next[i] == 0x7f {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return next
+}
+
+// Login starts a signed-in session for u: the session token and CSRF secret
+// are renewed (so a fixated token is useless) and the account's session
+// version recorded.
+func (a *Auth) Login(ctx context.Context, u *User) error {
+	if err := a.opts.Sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	a.opts.Sessions.Put(ctx, keyUserID, u.ID)
+	a.opts.Sessions.Put(ctx, keyVersion, u.SessionVersion)
+	csrf.Renew(ctx)
+	return nil
+}
+
+// Logout destroys the session on the server and renews the CSRF secret.
+func (a *Auth) Logout(ctx context.Context) error {
+	if err := a.opts.Sessions.Destroy(ctx); err != nil {
+		return err
+	}
+	csrf.Renew(ctx)
+	return nil
+}
+
+// RevokeOtherSessions signs out every other session of u and renews this
+// one's token.
+func (a *Auth) RevokeOtherSessions(ctx context.Context, u *User) error {
+	v, err := a.Users.BumpSessionVersion(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	u.SessionVersion = v
+	return a.Login(ctx, u)
+}

@@ -1,0 +1,358 @@
+package auth
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5"
+	"github.com/trellis-go/trellis/htmx"
+	"github.com/trellis-go/trellis/middleware"
+	"github.com/trellis-go/trellis/ratelimit"
+	"github.com/trellis-go/trellis/render"
+	"github.com/trellis-go/trellis/session"
+	"github.com/trellis-go/trellis/ui"
+)
+
+// invalidLogin is the one message for every failed login, so it reveals
+// nothing about which accounts exist.
+const invalidLogin = "Invalid email or password."
+
+// Routes mounts the account pages and the role API on r:
+//
+//	GET/POST /register, GET/POST /login, POST /logout,
+//	GET /account, POST /account/password, POST /account/sessions/revoke,
+//	POST /account/tokens, POST /account/tokens/{id}/revoke,
+//	GET/POST /admin/users/{id}/roles, DELETE /admin/users/{id}/roles/{role}
+func (a *Auth) Routes(r chi.Router) {
+	if a.opts.Registration {
+		r.Get("/register", a.registerPage)
+		r.With(a.limit("register", a.opts.RegisterRate, ipKey)).Post("/register", a.register)
+	}
+	r.Get("/login", a.loginPage)
+	r.With(a.limit("login-ip", a.opts.LoginRate, ipKey)).Post("/login", a.login)
+	r.Post("/logout", a.logout)
+	r.Group(func(r chi.Router) {
+		r.Use(a.RequireUser)
+		r.Get("/account", a.account)
+		r.With(a.limit("password", a.opts.PasswordRate, userKeyFunc)).Post("/account/password", a.changePassword)
+		r.Post("/account/sessions/revoke", a.revokeSessions)
+		r.Post("/account/tokens", a.createToken)
+		r.Post("/account/tokens/{id}/revoke", a.revokeToken)
+	})
+	r.Route("/admin/users/{id}/roles", func(r chi.Router) {
+		r.Use(a.RequireRole(RoleAdmin))
+		r.Get("/", a.listRoles)
+		r.Post("/", a.addRole)
+		r.Delete("/{role}", a.removeRole)
+	})
+}
+
+func ipKey(r *http.Request) string { return middleware.ClientIPFrom(r).String() }
+
+func userKeyFunc(r *http.Request) string {
+	if u := CurrentUser(r.Context()); u != nil {
+		return strconv.FormatInt(u.ID, 10)
+	}
+	return ""
+}
+
+// limit applies rate to a route, keyed by key; without a limiter it is a
+// no-op. A limiter failure lets the request through (and is logged): the
+// password hash cost still bounds guessing.
+func (a *Auth) limit(name string, rate ratelimit.Rate, key ratelimit.KeyFunc) func(http.Handler) http.Handler {
+	if a.opts.Limiter == nil || rate.Limit == 0 {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	return ratelimit.Middleware(a.opts.Limiter, a.tooMany, a.limiterFailed, ratelimit.Rule{Name: name, Rate: rate, Key: key})
+}
+
+func (a *Auth) tooMany(w http.ResponseWriter, r *http.Request, res ratelimit.Result) {
+	a.opts.Logger.WarnContext(r.Context(), "rate limited", slog.String("path", r.URL.Path),
+		slog.String("client_ip", middleware.ClientIPFrom(r).String()), slog.Duration("retry_after", res.RetryAfter))
+	secs := int(res.RetryAfter.Seconds() + 0.999)
+	a.opts.Render.Error(w, r, render.NewError(http.StatusTooManyRequests,
+		"Too many attempts. Wait "+strconv.Itoa(max(secs, 1))+" seconds and try again."))
+}
+
+// limiterFailed logs a limiter outage and lets the request through: an
+// outage of Redis must not lock every user out.
+func (a *Auth) limiterFailed(_ http.ResponseWriter, r *http.Request, err error) {
+	a.opts.Logger.ErrorContext(r.Context(), "rate limiter unavailable; not limiting", slog.Any("error", err))
+}
+
+func (a *Auth) loginPage(w http.ResponseWriter, r *http.Request) {
+	next := SafeNext(r.URL.Query().Get("next"))
+	if CurrentUser(r.Context()) != nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	f := ui.AuthForm{Next: next, Registration: a.opts.Registration}
+	a.opts.Render.View(w, r, render.View{Title: "Log in", Content: ui.LoginPage(f), Partial: ui.LoginPage(f)})
+}
+
+func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
+	f := ui.AuthForm{Email: email, Next: SafeNext(r.PostFormValue("next")), Errors: map[string]string{}, Registration: a.opts.Registration}
+	if msg := ValidateEmail(NormalizeEmail(email)); msg != "" {
+		f.Errors["email"] = msg
+	}
+	if password == "" {
+		f.Errors["password"] = "Password is required."
+	} else if utf8.RuneCountInString(password) > MaxPasswordLength {
+		f.Errors["password"] = invalidLogin
+	}
+	if len(f.Errors) > 0 {
+		a.formError(w, r, "Log in", ui.LoginPage(f), ui.LoginForm(f))
+		return
+	}
+	if a.opts.Limiter != nil && a.opts.LoginRate.Limit > 0 {
+		res, err := a.opts.Limiter.Allow(ctx, "login-account:"+NormalizeEmail(email), a.opts.LoginRate)
+		switch {
+		case err != nil:
+			a.limiterFailed(w, r, err)
+		case !res.Allowed:
+			ratelimit.SetHeaders(w.Header(), a.opts.LoginRate, res)
+			a.tooMany(w, r, res)
+			return
+		}
+	}
+	u, err := a.Users.ByEmail(ctx, email)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		a.opts.Render.Error(w, r, err)
+		return
+	}
+	hash := ""
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	ok, rehash, err := a.opts.Hasher.Verify(ctx, password, hash)
+	if err != nil {
+		a.hashFailed(w, r, err)
+		return
+	}
+	if !ok {
+		a.opts.Logger.InfoContext(ctx, "login failed", slog.String("client_ip", middleware.ClientIPFrom(r).String()))
+		f.Error = invalidLogin
+		a.formError(w, r, "Log in", ui.LoginPage(f), ui.LoginForm(f))
+		return
+	}
+	if rehash {
+		if h, err := a.opts.Hasher.Hash(ctx, password); err == nil {
+			if err := a.Users.SetPasswordHash(ctx, u.ID, h); err != nil {
+				a.opts.Logger.WarnContext(ctx, "rehashing password", slog.Any("error", err))
+			}
+		}
+	}
+	if err := a.Login(ctx, u); err != nil {
+		a.opts.Render.Error(w, r, err)
+		return
+	}
+	a.opts.Logger.InfoContext(ctx, "login", slog.Int64("user_id", u.ID), slog.String("client_ip", middleware.ClientIPFrom(r).String()))
+	a.opts.Sessions.Flash(ctx, session.Success, "Welcome back, "+u.DisplayName()+".")
+	redirect(w, r, f.Next)
+}
+
+func (a *Auth) registerPage(w http.ResponseWriter, r *http.Request) {
+	if CurrentUser(r.Context()) != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	a.opts.Render.Page(w, r, "Create an account", ui.RegisterPage(ui.AuthForm{}))
+}
+
+func (a *Auth) register(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	email := NormalizeEmail(r.PostFormValue("email"))
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	password, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
+	f := ui.AuthForm{Email: email, Name: name, Errors: map[string]string{}}
+	if msg := ValidateEmail(email); msg != "" {
+		f.Errors["email"] = msg
+	}
+	if utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name) {
+		f.Errors["name"] = "Name must be at most 100 characters."
+	}
+	if msg := ValidatePassword(password); msg != "" {
+		f.Errors["password"] = msg
+	} else if confirm != password {
+		f.Errors["password_confirm"] = "The passwords do not match."
+	}
+	if len(f.Errors) > 0 {
+		a.formError(w, r, "Create an account", ui.RegisterPage(f), ui.RegisterForm(f))
+		return
+	}
+	// Hash before checking for a duplicate, so both outcomes take as long.
+	hash, err := a.opts.Hasher.Hash(ctx, password)
+	if err != nil {
+		a.hashFailed(w, r, err)
+		return
+	}
+	u, err := a.Users.Create(ctx, email, name, hash)
+	if errors.Is(err, ErrEmailTaken) {
+		f.Errors["email"] = "This email cannot be used to register. If it is yours, log in instead."
+		a.formError(w, r, "Create an account", ui.RegisterPage(f), ui.RegisterForm(f))
+		return
+	}
+	if err != nil {
+		a.opts.Render.Error(w, r, err)
+		return
+	}
+	if err := a.Login(ctx, u); err != nil {
+		a.opts.Render.Error(w, r, err)
+		return
+	}
+	a.opts.Logger.InfoContext(ctx, "registered", slog.Int64("user_id", u.ID), slog.String("client_ip", middleware.ClientIPFrom(r).String()))
+	a.opts.Sessions.Flash(ctx, session.Success, "Welcome, "+u.DisplayName()+". Your account is ready.")
+	redirect(w, r, "/")
+}
+
+func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if u := CurrentUser(ctx); u != nil {
+		a.opts.Logger.InfoContext(ctx, "logout", slog.Int64("user_id", u.ID))
+	}
+	if err := a.Logout(ctx); err != nil {
+		a.opts.Render.Error(w, r, err)
+		return
+	}
+	redirect(w, r, "/")
+}
+
+func (a *Auth) hashFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrBusy) {
+		a.opts.Render.Error(w, r, render.NewError(http.StatusServiceUnavailable, ""))
+		return
+	}
+	a.opts.Render.Error(w, r, err)
+}
+
+// formError answers 422 with the form: the fragment for htmx, the page for
+// browsers.
+func (a *Auth) formError(w http.ResponseWriter, r *http.Request, title string, page, form templ.Component) {
+	a.opts.Render.View(w, r, render.View{Status: http.StatusUnprocessableEntity, Title: title, Content: page, Partial: form})
+}
+
+// redirect sends the browser to path after a successful form: 303 for
+// normal requests, HX-Redirect for htmx (a full page load, so the new
+// session's CSRF token and navigation appear).
+func redirect(w http.ResponseWriter, r *http.Request, path string) {
+	if htmx.IsRequest(r) {
+		htmx.Redirect(w, path)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+func (a *Auth) account(w http.ResponseWriter, r *http.Request) {
+	a.renderAccount(w, r, http.StatusOK, "", nil)
+}
+
+func (a *Auth) renderAccount(w http.ResponseWriter, r *http.Request, status int, created string, errs map[string]string) {
+	ctx := r.Context()
+	u := CurrentUser(ctx)
+	tokens, err := a.Tokens.List(ctx, u.ID)
+	if err != nil {
+		a.opts.Render.Error(w, r, err)
+		return
+	}
+	v := ui.AccountView{Email: u.Email, Name: u.Name, Roles: u.Roles, Since: u.CreatedAt, Created: created, Errors: errs}
+	for _, t := range tokens {
+		v.Tokens = append(v.Tokens, ui.TokenView{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsed: t.LastUsedAt})
+	}
+	a.opts.Render.View(w, r, render.View{Status: status, Title: "Your account", Content: ui.AccountPage(v)})
+}
+
+func (a *Auth) changePassword(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := CurrentUser(ctx)
+	current, password, confirm := r.PostFormValue("current_password"), r.PostFormValue("password"), r.PostFormValue("password_confirm")
+	errs := map[string]string{}
+	if msg := ValidatePassword(password); msg != "" {
+		errs["password"] = msg
+	} else if confirm != password {
+		errs["password_confirm"] = "The passwords do not match."
+	}
+	ok, _, err := a.opts.Hasher.Verify(ctx, current, u.PasswordHash)
+	if err != nil {
+		a.hashFailed(w, r, err)
+		return
+	}
+	if !ok {
+		errs["current_password"] = "The current password is not correct."
+	}
+	if len(errs) > 0 {
+		a.opts.Render.View(w, r, render.View{Status: http.StatusUnprocessableEntity, Title: "Your account",
+			Content: ui.PasswordForm(errs), Partial: ui.PasswordForm(errs)})
+		return
+	}
+	hash, err := a.opts.Hasher.Hash(ctx, password)
+	if err != nil {
+		a.hashFailed(w, r, err)
+		return
+	}
+	if err := a.Users.SetPasswordHash(ctx, u.ID, hash); err != nil {
+		a.opts.Render.Error(w, r, err)
+		return
+	}
+	// A new password ends every other session.
+	if err := a.RevokeOtherSessions(ctx, u); err != nil {
+		a.opts.Render.Error(w, r, err)
+		return
+	}
+	a.opts.Logger.InfoContext(ctx, "password changed", slog.Int64("user_id", u.ID))
+	a.opts.Sessions.Flash(ctx, session.Success, "Password changed. Other sessions were logged out.")
+	redirect(w, r, "/account")
+}
+
+func (a *Auth) revokeSessions(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := CurrentUser(ctx)
+	if err := a.RevokeOtherSessions(ctx, u); err != nil {
+		a.opts.Render.Error(w, r, err)
+		return
+	}
+	a.opts.Logger.InfoContext(ctx, "other sessions revoked", slog.Int64("user_id", u.ID))
+	a.opts.Sessions.Flash(ctx, session.Success, "All other sessions were logged out.")
+	redirect(w, r, "/account")
+}
+
+func (a *Auth) createToken(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name := strings.TrimSpace(r.PostFormValue("token_name"))
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		a.renderAccount(w, r, http.StatusUnprocessableEntity, "", map[string]string{"token_name": "Give the token a name of at most 100 characters."})
+		return
+	}
+	secret, _, err := a.Tokens.Create(ctx, CurrentUser(ctx).ID, name, 0)
+	if err != nil {
+		a.opts.Render.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	a.renderAccount(w, r, http.StatusCreated, secret, nil)
+}
+
+func (a *Auth) revokeToken(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		a.opts.Render.Error(w, r, render.NewError(http.StatusBadRequest, "Malformed token id."))
+		return
+	}
+	if err := a.Tokens.Revoke(ctx, CurrentUser(ctx).ID, id); errors.Is(err, ErrNotFound) {
+		a.opts.Render.Error(w, r, render.NewError(http.StatusNotFound, "No such token."))
+		return
+	} else if err != nil {
+		a.opts.Render.Error(w, r, err)
+		return
+	}
+	a.opts.Sessions.Flash(ctx, session.Info, "Token revoked.")
+	redirect(w, r, "/account")
+}

@@ -1,0 +1,110 @@
+// Package session gives Trellis apps server-side sessions on scs
+// (github.com/alexedwards/scs/v2), with stores in the app's database
+// (SQLite or PostgreSQL), Redis or memory.
+//
+// The cookie is HttpOnly, SameSite=Lax (or Strict), Secure outside
+// development, and carries only a random token; stores keep a SHA-256 of
+// it. Sessions end after an idle timeout and an absolute lifetime. Nothing
+// is stored for visitors until something is written to their session.
+//
+// Concurrent requests of one user lose no writes: each request commits only
+// the keys it changed (see Backend), so two htmx requests that set different
+// keys — or add flash messages — both land.
+package session
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/trellis-go/trellis/config"
+)
+
+// Manager loads and saves sessions. It embeds *scs.SessionManager, so
+// Put, Get, GetString, Pop, Remove, RenewToken and Destroy work as in scs.
+type Manager struct {
+	*scs.SessionManager
+	backend Backend
+	logger  *slog.Logger
+}
+
+// New returns a Manager storing sessions in backend. onError answers a
+// request whose session cannot be loaded or saved (the store is down).
+func New(cfg config.Session, backend Backend, logger *slog.Logger, onError func(http.ResponseWriter, *http.Request, error)) *Manager {
+	sm := scs.New()
+	sm.Store = &adapter{backend: backend, touchAfter: min(max(cfg.IdleTimeout/100, time.Second), time.Minute)}
+	sm.Codec = codec{}
+	sm.HashTokenInStore = true
+	sm.IdleTimeout = cfg.IdleTimeout
+	sm.Lifetime = cfg.Lifetime
+	sm.Cookie.Name = cfg.CookieName
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.Path = "/"
+	sm.Cookie.Persist = true
+	sm.Cookie.Secure = cfg.CookieSecure
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	if cfg.CookieSameSite == "strict" {
+		sm.Cookie.SameSite = http.SameSiteStrictMode
+	}
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		logger.ErrorContext(r.Context(), "session store failed", slog.Any("error", err))
+		onError(w, r, err)
+	}
+	return &Manager{SessionManager: sm, backend: backend, logger: logger}
+}
+
+// Middleware loads the session before next runs and saves what changed
+// before the response is written.
+func (m *Manager) Middleware(next http.Handler) http.Handler {
+	inner := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		holder(r.Context()).loaded = true
+		next.ServeHTTP(w, r)
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), snapshotKey{}, &snapshot{manager: m})))
+	})
+}
+
+// FromContext returns the Manager whose middleware loaded the request's
+// session, or nil (outside the middleware, or when loading failed).
+func FromContext(ctx context.Context) *Manager {
+	if s := holder(ctx); s != nil && s.loaded {
+		return s.manager
+	}
+	return nil
+}
+
+// Started reports whether this request's session exists in the store (it
+// was loaded, or has been committed) as opposed to a fresh, unsaved one.
+func (m *Manager) Started(ctx context.Context) bool {
+	return m.Token(ctx) != ""
+}
+
+// Janitor deletes expired sessions every interval until ctx ends. Run it
+// in a goroutine; Redis and memory stores need no janitor but accept one.
+func (m *Manager) Janitor(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := m.backend.DeleteExpired(ctx)
+			if err != nil && ctx.Err() == nil {
+				m.logger.Warn("deleting expired sessions", slog.Any("error", err))
+			} else if n > 0 {
+				m.logger.Debug("deleted expired sessions", slog.Int("count", n))
+			}
+		}
+	}
+}
+
+// Backend returns the store behind the manager.
+func (m *Manager) Backend() Backend { return m.backend }
+
+// String describes the manager for logs.
+func (m *Manager) String() string { return fmt.Sprintf("session manager (%T)", m.backend) }
