@@ -54,4 +54,6 @@ func ariaInvalid(msg string) string {
 	return "false"
 }
 
-func tokenRevokeURL(id int64) string { return "/account/tokens/" + strconv.FormatInt(id, 10) + "/revoke" }
+func tokenRevokeURL(id int64) string {
+	return "/account/tokens/" + strconv.FormatInt(id, 10) + "/revoke"
+}
