@@ -38,7 +38,7 @@ func (a *App) setupAccounts() error {
 	case "memory":
 		backend = session.NewMemory()
 	case "redis":
-		backend = session.NewRedis(a.Redis, "trellis:")
+		backend = session.NewRedis(a.Redis, cfg.Redis.KeyPrefix)
 	default:
 		backend = session.NewSQL(a.DB)
 	}
@@ -52,7 +52,7 @@ func (a *App) setupAccounts() error {
 	var limiter ratelimit.Limiter
 	if cfg.RateLimit.Enabled {
 		if cfg.RateLimit.Store == "redis" {
-			limiter = ratelimit.NewRedis(a.Redis, "trellis:ratelimit:")
+			limiter = ratelimit.NewRedis(a.Redis, cfg.Redis.KeyPrefix+"ratelimit:")
 		} else {
 			limiter = ratelimit.NewMemory()
 		}

@@ -266,3 +266,29 @@ func (a *Auth) RevokeOtherSessions(ctx context.Context, u *User) error {
 	u.SessionVersion = v
 	return a.Login(ctx, u)
 }
+
+// CreateUser validates and hashes password, creates the account and grants
+// roles, for seeding and command-line tools.
+func (a *Auth) CreateUser(ctx context.Context, email, name, password string, roles ...string) (*User, error) {
+	email = NormalizeEmail(email)
+	if msg := ValidateEmail(email); msg != "" {
+		return nil, errors.New("auth: " + msg)
+	}
+	if msg := ValidatePassword(password); msg != "" {
+		return nil, errors.New("auth: " + msg)
+	}
+	hash, err := a.opts.Hasher.Hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.Users.Create(ctx, email, name, hash)
+	if err != nil {
+		return nil, err
+	}
+	for _, role := range roles {
+		if u.Roles, err = a.Users.AddRole(ctx, u.ID, role); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
+}

@@ -232,6 +232,8 @@ type RateLimit struct {
 type Redis struct {
 	// URL is redis://[user:password@]host:port/db.
 	URL string `toml:"url"`
+	// KeyPrefix starts every key Trellis writes, so apps can share a server.
+	KeyPrefix string `toml:"key_prefix"`
 }
 
 // Default returns the built-in defaults for a profile.
@@ -276,7 +278,8 @@ func Default(p Profile) *Config {
 			IdleTimeout:    24 * time.Hour,
 			Lifetime:       7 * 24 * time.Hour,
 		},
-		Auth: Auth{Registration: true, HashMemoryKiB: 19456, HashIterations: 2, HashParallelism: 1},
+		Redis: Redis{KeyPrefix: "trellis:"},
+		Auth:  Auth{Registration: true, HashMemoryKiB: 19456, HashIterations: 2, HashParallelism: 1},
 		RateLimit: RateLimit{
 			Enabled:  true,
 			Store:    "memory",

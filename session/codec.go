@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// deadlineKey holds the session's absolute deadline among the values.
-const deadlineKey = "\x00deadline"
+// deadlineKey holds the session's absolute deadline among the values
+// (keys starting "__trellis." are reserved).
+const deadlineKey = "__trellis.deadline"
 
 // codec is the scs.Codec Trellis uses. It encodes each value on its own and
 // sorts keys, so the same data always gives the same bytes and a store can

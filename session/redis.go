@@ -11,7 +11,7 @@ import (
 
 // expiryField holds the expiry (Unix milliseconds) inside a session hash;
 // Redis also expires the key itself at that moment.
-const expiryField = "\x00expiry"
+const expiryField = "__trellis.expiry"
 
 // Redis is a Backend in Redis: each session is a hash of its values, so a
 // delta is a few HSET/HDEL commands and never a read-modify-write.

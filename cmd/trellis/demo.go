@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
 	"github.com/trellis-go/trellis/examples/demo"
 )
@@ -34,7 +36,7 @@ func newDemoCmd() *cobra.Command {
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
-			app, err := demo.New(cfg)
+			app, err := demo.New(cfg, os.Getenv("TRELLIS_DEMO_ADMIN_PASSWORD"))
 			if err != nil {
 				return err
 			}

@@ -5,16 +5,21 @@ package demo
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/a-h/templ"
 	"github.com/trellis-go/trellis"
+	"github.com/trellis-go/trellis/auth"
 	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/examples/demo/views"
 	"github.com/trellis-go/trellis/htmx"
@@ -24,8 +29,13 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
-// New builds the demo app on cfg.
-func New(cfg *config.Config, opts ...trellis.Option) (*trellis.App, error) {
+// AdminEmail is the demo's administrator account.
+const AdminEmail = "admin@example.com"
+
+// New builds the demo app on cfg. adminPassword is the password of
+// admin@example.com when that account is created; empty means a random one,
+// printed once to standard error.
+func New(cfg *config.Config, adminPassword string, opts ...trellis.Option) (*trellis.App, error) {
 	migrationsFS, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -42,6 +52,10 @@ func New(cfg *config.Config, opts ...trellis.Option) (*trellis.App, error) {
 		return nil, err
 	}
 	d.app = app
+	if err := seedAdmin(app, adminPassword); err != nil {
+		_ = app.Close(context.Background())
+		return nil, err
+	}
 	app.Get("/", d.index)
 	app.Get("/about", d.about)
 	app.Post("/counter", d.increment)
@@ -172,4 +186,27 @@ func (d *demo) recent(ctx context.Context) ([]views.Activity, error) {
 		items = append(items, a)
 	}
 	return items, rows.Err()
+}
+
+// seedAdmin creates admin@example.com with the admin role unless it exists.
+func seedAdmin(app *trellis.App, password string) error {
+	ctx := context.Background()
+	if _, err := app.Auth.Users.ByEmail(ctx, AdminEmail); err == nil {
+		return nil
+	} else if !errors.Is(err, auth.ErrNotFound) {
+		return fmt.Errorf("demo: looking up the admin: %w", err)
+	}
+	generated := password == ""
+	if generated {
+		b := make([]byte, 12)
+		_, _ = rand.Read(b)
+		password = base64.RawURLEncoding.EncodeToString(b)
+	}
+	if _, err := app.Auth.CreateUser(ctx, AdminEmail, "Demo admin", password, auth.RoleAdmin); err != nil {
+		return fmt.Errorf("demo: creating the admin: %w", err)
+	}
+	if generated {
+		fmt.Fprintf(os.Stderr, "\n  Demo admin account created: %s / %s\n  (shown once; set TRELLIS_DEMO_ADMIN_PASSWORD to choose it)\n\n", AdminEmail, password)
+	}
+	return nil
 }

@@ -19,13 +19,15 @@ func newDemo(t *testing.T, postgres bool) *trellistest.Server {
 	if postgres {
 		cfg.Database.URL = trellistest.PostgresURL(t)
 	}
-	app, err := demo.New(cfg, trellis.WithLogOutput(io.Discard))
+	app, err := demo.New(cfg, adminPassword, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = app.Close(context.Background()) })
 	return trellistest.NewServer(t, app)
 }
+
+const adminPassword = "demo-admin-password"
 
 func forEachDatabase(t *testing.T, fn func(t *testing.T, s *trellistest.Server)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, newDemo(t, false)) })

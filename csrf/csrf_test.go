@@ -1,0 +1,177 @@
+package csrf_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/trellis-go/trellis"
+	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/csrf"
+	"github.com/trellis-go/trellis/trellistest"
+)
+
+func newServer(t *testing.T, mutate ...func(*config.Config)) (*trellistest.Server, *trellis.App) {
+	t.Helper()
+	cfg := trellistest.Config(t)
+	cfg.CSRF.ExemptPaths = []string{"/webhooks/"}
+	cfg.CSRF.TrustedOrigins = []string{"https://admin.example.com"}
+	for _, m := range mutate {
+		m(cfg)
+	}
+	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = app.Close(context.Background()) })
+	ok := func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "accepted") }
+	app.Post("/action", ok)
+	app.Delete("/action", ok)
+	app.Post("/webhooks/stripe", ok)
+	app.Post("/touch", func(w http.ResponseWriter, r *http.Request) {
+		app.Sessions.Put(r.Context(), "touched", true)
+		_, _ = io.WriteString(w, "accepted")
+	})
+	return trellistest.NewServer(t, app), app
+}
+
+var tokenRe = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
+
+func pageToken(t *testing.T, s *trellistest.Server) string {
+	t.Helper()
+	m := tokenRe.FindStringSubmatch(s.Get("/no-such-page").Body)
+	if m == nil {
+		t.Fatal("no csrf-token meta on the page")
+	}
+	return m[1]
+}
+
+func post(s *trellistest.Server, path string, form url.Values, opts ...trellistest.RequestOption) *trellistest.Response {
+	return s.PostForm(path, form, append([]trellistest.RequestOption{trellistest.NoCSRF()}, opts...)...)
+}
+
+func TestCSRFAttackMatrix(t *testing.T) {
+	s, app := newServer(t)
+	token := pageToken(t, s)
+	other := s.AsNewVisitor()
+	otherToken := pageToken(t, other)
+	// A user with a signed-in session.
+	if _, err := app.Auth.CreateUser(context.Background(), "v@example.com", "", "victim password"); err != nil {
+		t.Fatal(err)
+	}
+	victim := s.AsNewVisitor()
+	victim.PostForm("/login", url.Values{"email": {"v@example.com"}, "password": {"victim password"}})
+	victimToken := pageToken(t, victim)
+
+	cases := []struct {
+		name   string
+		s      *trellistest.Server
+		form   url.Values
+		opts   []trellistest.RequestOption
+		status int
+	}{
+		{"form field", s, url.Values{"csrf_token": {token}}, nil, 200},
+		{"header", s, nil, []trellistest.RequestOption{trellistest.Header("X-CSRF-Token", token)}, 200},
+		{"missing token", s, nil, nil, 403},
+		{"garbage token", s, url.Values{"csrf_token": {"garbage"}}, nil, 403},
+		{"token of another visitor", s, url.Values{"csrf_token": {otherToken}}, nil, 403},
+		{"token of another session", victim, url.Values{"csrf_token": {token}}, nil, 403},
+		{"signed-in session", victim, url.Values{"csrf_token": {victimToken}}, nil, 200},
+		{"cross-site request with a valid token", s, url.Values{"csrf_token": {token}},
+			[]trellistest.RequestOption{trellistest.Header("Sec-Fetch-Site", "cross-site")}, 403},
+		{"foreign Origin with a valid token", s, url.Values{"csrf_token": {token}},
+			[]trellistest.RequestOption{trellistest.Header("Origin", "https://evil.example")}, 403},
+		{"trusted origin", s, url.Values{"csrf_token": {token}},
+			[]trellistest.RequestOption{trellistest.Header("Origin", "https://admin.example.com")}, 200},
+		{"same-origin fetch metadata", s, url.Values{"csrf_token": {token}},
+			[]trellistest.RequestOption{trellistest.Header("Sec-Fetch-Site", "same-origin")}, 200},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := post(c.s, "/action", c.form, c.opts...)
+			if res.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %.200s", res.StatusCode, c.status, res.Body)
+			}
+			if c.status == 403 && !strings.Contains(res.Body, "expired or was sent from another site") {
+				t.Errorf("rejection does not explain itself: %.300s", res.Body)
+			}
+		})
+	}
+	// Rejections are fragments for htmx and JSON for API clients.
+	frag := post(s, "/action", nil, trellistest.HTMX("x"))
+	if frag.StatusCode != 403 || frag.Header.Get("HX-Retarget") != "#trellis-error" || strings.Contains(frag.Body, "<html") {
+		t.Errorf("htmx rejection: %d %v", frag.StatusCode, frag.Header)
+	}
+	js := post(s, "/action", nil, trellistest.Header("Accept", "application/json"))
+	if js.StatusCode != 403 || !strings.HasPrefix(js.Body, `{"error":`) {
+		t.Errorf("json rejection: %d %s", js.StatusCode, js.Body)
+	}
+	// DELETE is unsafe too.
+	if res := s.Do("DELETE", "/action", nil, trellistest.NoCSRF()); res.StatusCode != 403 {
+		t.Errorf("DELETE without token: %d", res.StatusCode)
+	}
+}
+
+func TestCSRFTokensAreMaskedButStable(t *testing.T) {
+	s, _ := newServer(t)
+	a, b := pageToken(t, s), pageToken(t, s)
+	if a == b {
+		t.Fatal("tokens are not masked per render")
+	}
+	for _, tok := range []string{a, b} {
+		if res := post(s, "/action", url.Values{"csrf_token": {tok}}); res.StatusCode != 200 {
+			t.Errorf("token from an earlier render rejected: %d", res.StatusCode)
+		}
+	}
+}
+
+func TestCSRFExemptionsAndBearer(t *testing.T) {
+	s, _ := newServer(t)
+	if res := post(s, "/webhooks/stripe", nil); res.StatusCode != 200 {
+		t.Errorf("exempt webhook: %d", res.StatusCode)
+	}
+	// A bearer token skips the CSRF check, but must itself be valid.
+	if res := post(s, "/action", nil, trellistest.Header("Authorization", "Bearer trl_bogus"), trellistest.Header("Accept", "application/json")); res.StatusCode != 401 {
+		t.Errorf("bogus bearer: %d", res.StatusCode)
+	}
+}
+
+func TestCSRFSecretRenewsOnLoginAndLogout(t *testing.T) {
+	s, app := newServer(t)
+	if _, err := app.Auth.CreateUser(context.Background(), "r@example.com", "", "renew password"); err != nil {
+		t.Fatal(err)
+	}
+	anonToken := pageToken(t, s)
+	s.PostForm("/login", url.Values{"email": {"r@example.com"}, "password": {"renew password"}})
+	if res := post(s, "/action", url.Values{"csrf_token": {anonToken}}); res.StatusCode != 403 {
+		t.Errorf("pre-login token accepted after login: %d", res.StatusCode)
+	}
+	userToken := pageToken(t, s)
+	if res := post(s, "/action", url.Values{"csrf_token": {userToken}}); res.StatusCode != 200 {
+		t.Fatalf("fresh token rejected: %d", res.StatusCode)
+	}
+	s.PostForm("/logout", nil)
+	if res := post(s, "/action", url.Values{"csrf_token": {userToken}}); res.StatusCode != 403 {
+		t.Errorf("signed-in token accepted after logout: %d", res.StatusCode)
+	}
+}
+
+func TestCSRFVisitorTokenSurvivesSessionStart(t *testing.T) {
+	// A visitor loads a page (token bound to the visitor cookie), then
+	// something starts a session: the page's token must still work.
+	s, _ := newServer(t)
+	token := pageToken(t, s)
+	if res := post(s, "/touch", url.Values{"csrf_token": {token}}); res.StatusCode != 200 {
+		t.Fatalf("first post: %d", res.StatusCode)
+	}
+	if res := post(s, "/action", url.Values{"csrf_token": {token}}); res.StatusCode != 200 {
+		t.Errorf("token rejected after the session started: %d", res.StatusCode)
+	}
+	if csrf.FieldName != "csrf_token" || csrf.HeaderName != "X-CSRF-Token" {
+		t.Error("public names changed")
+	}
+}
