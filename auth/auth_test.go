@@ -36,6 +36,8 @@ func newEnv(t *testing.T, store string, mutate ...func(*config.Config)) *env {
 	case "redis":
 		cfg.Redis.URL, cfg.Redis.KeyPrefix = trellistest.RedisURL(t)
 		cfg.Session.Store = "redis"
+	case "memory":
+		cfg.Session.Store = "memory"
 	}
 	// Most tests make many attempts; TestLoginRateLimits sets real limits.
 	cfg.RateLimit.Register = "1000/1m"
@@ -73,7 +75,7 @@ func newEnv(t *testing.T, store string, mutate ...func(*config.Config)) *env {
 }
 
 func stores(t *testing.T, fn func(t *testing.T, e func(...func(*config.Config)) *env)) {
-	for _, store := range []string{"sqlite", "postgres", "redis"} {
+	for _, store := range []string{"sqlite", "postgres", "redis", "memory"} {
 		t.Run(store, func(t *testing.T) {
 			fn(t, func(m ...func(*config.Config)) *env { return newEnv(t, store, m...) })
 		})
@@ -227,6 +229,10 @@ func TestAnonymousVisitorsCreateNoSession(t *testing.T) {
 func countSessions(t *testing.T, e *env) int {
 	t.Helper()
 	ctx := context.Background()
+	if m, ok := e.app.Sessions.Backend().(*session.Memory); ok {
+		n, _ := m.Count(ctx)
+		return n
+	}
 	if e.app.Config.Session.Store == "redis" {
 		keys, err := e.app.Redis.Keys(ctx, e.app.Config.Redis.KeyPrefix+"session:*").Result()
 		if err != nil {
@@ -638,9 +644,19 @@ func TestXSSInEchoedFields(t *testing.T) {
 }
 
 func TestLoginRateLimits(t *testing.T) {
+	for _, store := range []string{"memory", "redis"} {
+		t.Run(store, func(t *testing.T) { testLoginRateLimits(t, store) })
+	}
+}
+
+func testLoginRateLimits(t *testing.T, limiter string) {
 	e := newEnv(t, "sqlite", func(c *config.Config) {
 		c.RateLimit.Login = "3/1m"
 		c.Server.TrustedProxies = []string{"127.0.0.1"}
+		if limiter == "redis" {
+			c.Redis.URL, c.Redis.KeyPrefix = trellistest.RedisURL(t)
+			c.RateLimit.Store = "redis"
+		}
 	})
 	e.register(t, "jo@example.com", "jo password")
 	e.PostForm("/logout", nil)

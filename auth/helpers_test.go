@@ -4,6 +4,7 @@ import (
 	"html"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,12 +31,30 @@ func waitFor(t *testing.T, cond func() bool) {
 // visitor is another browser on the same app.
 func (e *env) visitor() *env { return &env{Server: e.AsNewVisitor(), app: e.app} }
 
-// testLog sends app logs to the test log (shown for failing tests with -v).
-func testLog(t *testing.T) io.Writer { return tWriter{t} }
+// testLog collects app logs and prints them if the test fails.
+func testLog(t *testing.T) io.Writer {
+	w := &logBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(w.String())
+		}
+	})
+	return w
+}
 
-type tWriter struct{ t *testing.T }
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
 
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
+func (w *logBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *logBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }

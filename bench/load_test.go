@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -79,3 +80,5 @@ func TestReportLoopbackThroughput(t *testing.T) {
 		fmt.Printf("  trellis stack   %8.0f req/s  (%.1f%% of bare)\n", full, 100*full/bare)
 	}
 }
+
+func cfgProcs() int { return runtime.GOMAXPROCS(0) }

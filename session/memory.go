@@ -83,3 +83,16 @@ func (m *Memory) DeleteExpired(context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// Count reports the number of unexpired sessions.
+func (m *Memory) Count(context.Context) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, now := 0, m.now()
+	for _, s := range m.sessions {
+		if s.expiry.After(now) {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -114,3 +114,60 @@ func TestDemoStartsServesAndStopsOnSIGTERM(t *testing.T) {
 		t.Errorf("no shutdown in log: %s", log.String())
 	}
 }
+
+func TestDBCommands(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		cmd := cli(t, append(args, "--migrations", filepath.Join(dir, "migrations"))...)
+		cmd.Dir = dir
+		cmd.Env = append(cmd.Env, "TRELLIS_APP_DATA_DIR="+filepath.Join(dir, "data"))
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return string(out), code
+	}
+	out, code := run("db", "create", "add_widgets")
+	if code != 0 || strings.Count(out, "created") != 2 {
+		t.Fatalf("create: %d %s", code, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "migrations", "*", "*_add_widgets.sql"))
+	if len(files) != 2 {
+		t.Fatalf("created files: %v", files)
+	}
+	for _, f := range files {
+		body := "-- +goose Up\nCREATE TABLE widgets (id INTEGER PRIMARY KEY);\n-- +goose Down\nDROP TABLE widgets;\n"
+		if err := os.WriteFile(f, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, code := run("db", "create", "Bad Name"); code != 2 || !strings.Contains(out, "lower-case") {
+		t.Errorf("bad name: %d %s", code, out)
+	}
+	if out, code := run("db", "migrate"); code != 0 || !strings.Contains(out, "applied 2 migration(s)") {
+		t.Fatalf("migrate: %d %s", code, out)
+	}
+	if out, _ := run("db", "status"); !strings.Contains(out, "app      applied") || !strings.Contains(out, "trellis  applied") {
+		t.Errorf("status: %s", out)
+	}
+	if out, code := run("db", "rollback"); code != 0 || !strings.Contains(out, "rolled back app migration") {
+		t.Errorf("rollback: %d %s", code, out)
+	}
+	if out, _ := run("db", "status"); !strings.Contains(out, "app      pending") {
+		t.Errorf("status after rollback: %s", out)
+	}
+	if out, code := run("db", "reset"); code != 0 || !strings.Contains(out, "database reset") {
+		t.Errorf("reset: %d %s", code, out)
+	}
+	if out, code := run("db", "reset", "--env", "production"); code != 2 || !strings.Contains(out, "--yes") {
+		t.Errorf("production reset without --yes: %d %s", code, out)
+	}
+	// An unreachable database is a clear error, not a hang or a panic.
+	cmd := cli(t, "db", "status")
+	cmd.Env = append(cmd.Env, "TRELLIS_DATABASE_URL=postgres://nobody@127.0.0.1:1/x?connect_timeout=1")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "database unreachable") {
+		t.Errorf("unreachable database: %v %s", err, out)
+	}
+}

@@ -72,3 +72,46 @@ func TestDemoInBrowser(t *testing.T) {
 	p.WaitText("boosted render is a full page", "#render-mode", "a full page")
 	p.CheckNoErrors("end of the tour")
 }
+
+// TestAccountsInBrowser registers, logs out and logs in through the real
+// forms: htmx posts carry the CSRF header, validation errors swap in place,
+// and success reloads the page with a flash.
+func TestAccountsInBrowser(t *testing.T) {
+	browser := browsertest.Start(t)
+	s := newDemo(t, false)
+	p := browser.NewPage(t)
+
+	p.Run("open register", chromedp.Navigate(s.URL+"/register"), chromedp.WaitVisible(chromedp.CSS("#register-form")))
+	p.Run("fill a mismatching form",
+		chromedp.SendKeys(chromedp.CSS("#field-email"), "new@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#field-name"), "New <b>User</b>"),
+		chromedp.SendKeys(chromedp.CSS("#field-password"), "long enough"),
+		chromedp.SendKeys(chromedp.CSS("#field-password_confirm"), "different"),
+	)
+	p.Click("submit the form", "#register-form button[type=submit]")
+	p.WaitText("inline error", "#field-password_confirm-error", "do not match")
+	p.Run("fix the confirmation",
+		chromedp.SendKeys(chromedp.CSS("#field-password"), "long enough"),
+		chromedp.SendKeys(chromedp.CSS("#field-password_confirm"), "long enough"),
+	)
+	p.Click("resubmit", "#register-form button[type=submit]")
+	p.WaitText("welcome flash", "#flashes", "Your account is ready")
+	p.WaitText("nav shows the user", "#nav-account", "New <b>User</b>")
+
+	p.Click("log out", "#nav-logout")
+	p.WaitText("logged out", "#nav-login", "Log in")
+
+	p.Run("open login", chromedp.Navigate(s.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	p.Run("wrong password",
+		chromedp.SendKeys(chromedp.CSS("#field-email"), "admin@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#field-password"), "wrong password"),
+	)
+	p.Click("submit login", "#login-form button[type=submit]")
+	p.WaitText("login error", "#login-form", "Invalid email or password.")
+	p.Run("right password", chromedp.SendKeys(chromedp.CSS("#field-password"), adminPassword))
+	p.Click("submit login again", "#login-form button[type=submit]")
+	p.WaitText("admin signed in", "#nav-account", "Demo admin")
+	p.WaitText("welcome back", "#flashes", "Welcome back")
+	p.Expect(regexp.MustCompile(`422|Unprocessable`))
+	p.CheckNoErrors("accounts tour")
+}
