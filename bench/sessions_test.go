@@ -185,7 +185,6 @@ func percentiles(d []time.Duration) string {
 	return strings.Join([]string{"p50 " + p(0.50), "p95 " + p(0.95), "p99 " + p(0.99), fmt.Sprintf("(n=%d)", len(d))}, "  ")
 }
 
-
 // TestReportLoginTiming compares failed logins for an existing and a
 // missing account: both must cost one password hash.
 func TestReportLoginTiming(t *testing.T) {
