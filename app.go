@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -21,6 +22,7 @@ import (
 	"github.com/trellis-go/trellis/csrf"
 	"github.com/trellis-go/trellis/db"
 	"github.com/trellis-go/trellis/health"
+	"github.com/trellis-go/trellis/jobs"
 	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/render"
 	"github.com/trellis-go/trellis/session"
@@ -57,11 +59,16 @@ type App struct {
 	CSRF *csrf.Protector
 	// Redis is the shared client when redis.url is set, else nil.
 	Redis *redis.Client
+	// Jobs runs background jobs (nil without a database).
+	Jobs *jobs.Engine
 
 	root     *chi.Mux
 	handler  http.Handler
 	shutdown []func(context.Context) error
 	sources  []db.Source
+
+	startOnce sync.Once
+	startErr  error
 }
 
 // Option customises New.
@@ -161,10 +168,21 @@ func New(cfg *config.Config, opts ...Option) (*App, error) {
 			_ = a.Close(context.Background())
 			return nil, err
 		}
+		if err := a.setupJobs(); err != nil {
+			_ = a.Close(context.Background())
+			return nil, err
+		}
 	}
 	a.routes()
 	if a.Auth != nil && !o.noAuth {
 		a.Auth.Routes(a.Router)
+	}
+	if a.Jobs != nil {
+		admin := jobs.NewAdmin(a.Jobs, a.Render, a.Sessions, a.Logger)
+		a.Router.Group(func(r chi.Router) {
+			r.Use(a.Auth.RequireRole(auth.RoleAdmin))
+			admin.Routes(r)
+		})
 	}
 	return a, nil
 }
@@ -222,6 +240,9 @@ func (a *App) routes() {
 	root.Get("/health/live", a.Health.Live)
 	root.Get("/health/ready", a.Health.Ready)
 	root.Get("/health", a.Health.Ready)
+	if a.Config.Metrics.Enabled {
+		root.Method(http.MethodGet, a.Config.Metrics.Path, a.metricsHandler())
+	}
 	a.root = root
 	a.Router = root.With(a.requestChain)
 

@@ -43,6 +43,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	if err := a.Start(ctx); err != nil {
+		_ = ln.Close()
+		_ = a.Close(context.Background())
+		return err
+	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"

@@ -47,6 +47,8 @@ type Config struct {
 	CSRF      CSRF      `toml:"csrf"`
 	RateLimit RateLimit `toml:"ratelimit"`
 	Redis     Redis     `toml:"redis"`
+	Jobs      Jobs      `toml:"jobs"`
+	Metrics   Metrics   `toml:"metrics"`
 
 	// sources maps "section.key" to where its value came from.
 	sources map[string]string
@@ -236,6 +238,50 @@ type Redis struct {
 	KeyPrefix string `toml:"key_prefix"`
 }
 
+// Jobs holds background job settings.
+type Jobs struct {
+	// Enabled runs workers in this process; false makes it enqueue only
+	// (for web-only processes when workers run elsewhere).
+	Enabled bool `toml:"enabled"`
+	// Queues lists "name:workers" pairs, e.g. ["default:10", "mail:2"].
+	Queues []string `toml:"queues"`
+	// MaxRetries is how many times a failed job is retried by default.
+	MaxRetries int `toml:"max_retries"`
+	// Timeout cancels a job's context after this long by default.
+	Timeout time.Duration `toml:"timeout"`
+	// RetryBase is the first retry's delay; each retry doubles it, with
+	// ±20% jitter, up to RetryMax.
+	RetryBase time.Duration `toml:"retry_base"`
+	// RetryMax caps the delay between retries.
+	RetryMax time.Duration `toml:"retry_max"`
+	// PollInterval is how often workers look for jobs inserted by other
+	// processes when no notification arrives (SQLite has none; in-process
+	// inserts wake workers at once).
+	PollInterval time.Duration `toml:"poll_interval"`
+	// FetchCooldown is the least time between two fetches of a queue: lower
+	// picks jobs up sooner, higher batches more jobs per fetch.
+	FetchCooldown time.Duration `toml:"fetch_cooldown"`
+	// RescueAfter returns jobs left running by a crashed process to the
+	// queue after this long; it must exceed Timeout.
+	RescueAfter time.Duration `toml:"rescue_after"`
+	// CompletedRetention keeps finished jobs (and their timings for the
+	// percentiles) this long.
+	CompletedRetention time.Duration `toml:"completed_retention"`
+	// DeadLetterRetention keeps dead jobs this long; 0 keeps them until
+	// they are retried or cleared.
+	DeadLetterRetention time.Duration `toml:"dead_letter_retention"`
+}
+
+// Metrics holds the Prometheus endpoint settings.
+type Metrics struct {
+	// Enabled serves metrics at Path.
+	Enabled bool `toml:"enabled"`
+	// Path is where metrics are served.
+	Path string `toml:"path"`
+	// Token, when set, must be sent as "Authorization: Bearer <token>".
+	Token string `toml:"token"`
+}
+
 // Default returns the built-in defaults for a profile.
 func Default(p Profile) *Config {
 	c := &Config{
@@ -279,7 +325,20 @@ func Default(p Profile) *Config {
 			Lifetime:       7 * 24 * time.Hour,
 		},
 		Redis: Redis{KeyPrefix: "trellis:"},
-		Auth:  Auth{Registration: true, HashMemoryKiB: 19456, HashIterations: 2, HashParallelism: 1},
+		Jobs: Jobs{
+			Enabled:            true,
+			Queues:             []string{"default:10"},
+			MaxRetries:         3,
+			Timeout:            5 * time.Minute,
+			RetryBase:          time.Second,
+			RetryMax:           time.Hour,
+			PollInterval:       time.Second,
+			FetchCooldown:      25 * time.Millisecond,
+			RescueAfter:        15 * time.Minute,
+			CompletedRetention: 24 * time.Hour,
+		},
+		Metrics: Metrics{Enabled: true, Path: "/metrics"},
+		Auth:    Auth{Registration: true, HashMemoryKiB: 19456, HashIterations: 2, HashParallelism: 1},
 		RateLimit: RateLimit{
 			Enabled:  true,
 			Store:    "memory",

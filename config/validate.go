@@ -6,9 +6,11 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trellis-go/trellis/ratelimit"
 )
@@ -87,6 +89,10 @@ func (c *Config) Validate() error {
 		v.check(strings.HasPrefix(p, "/") && len(p) > 1, "csrf.exempt_paths", fmt.Sprintf("%q is not a path prefix", p), `use prefixes such as "/webhooks/"; "/" would disable CSRF protection`)
 	}
 	v.validateRateLimit()
+	v.validateJobs()
+	m := c.Metrics
+	v.check(strings.HasPrefix(m.Path, "/") && !strings.ContainsAny(m.Path, " ?#"), "metrics.path", fmt.Sprintf("invalid path %q", m.Path), `use a path such as "/metrics"`)
+	v.check(m.Token == "" || len(m.Token) >= 16, "metrics.token", "is shorter than 16 characters", "use a long random token")
 
 	if len(v.errs) > 0 {
 		return v.errs
@@ -148,6 +154,47 @@ func (v *validator) validateAuth() {
 			"use 19456 or more")
 		v.check(a.HashIterations >= 2, "auth.hash_iterations", "is below 2, refused in production", "use 2 or more")
 	}
+}
+
+// QueueRE matches a queue name.
+var queueRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+
+// ParseQueues turns "name:workers" entries into a map.
+func ParseQueues(list []string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, q := range list {
+		name, n, ok := strings.Cut(q, ":")
+		workers, err := strconv.Atoi(n)
+		if !ok || err != nil || workers < 1 || workers > 10000 || !queueRE.MatchString(name) {
+			return nil, fmt.Errorf("queue %q is not name:workers (a lower-case name and 1 to 10000 workers)", q)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("queue %q is listed twice", name)
+		}
+		out[name] = workers
+	}
+	return out, nil
+}
+
+func (v *validator) validateJobs() {
+	j := v.c.Jobs
+	queues, err := ParseQueues(j.Queues)
+	if err != nil {
+		v.add("jobs.queues", err.Error(), `use entries such as "default:10"`)
+	} else {
+		v.check(len(queues) > 0, "jobs.queues", "is empty", `list at least one queue, such as "default:10"`)
+	}
+	v.check(j.MaxRetries >= 0 && j.MaxRetries <= 100, "jobs.max_retries", "must be from 0 to 100", "use 3")
+	v.check(j.Timeout > 0, "jobs.timeout", "must be positive", `use a duration such as "5m"`)
+	v.check(j.RetryBase > 0, "jobs.retry_base", "must be positive", `use a duration such as "1s"`)
+	v.check(j.RetryMax >= j.RetryBase, "jobs.retry_max", "is shorter than jobs.retry_base", `use a duration such as "1h"`)
+	v.check(j.PollInterval >= 10*time.Millisecond, "jobs.poll_interval", "must be at least 10ms", `use a duration such as "1s"`)
+	v.check(j.FetchCooldown >= time.Millisecond && j.FetchCooldown <= j.PollInterval, "jobs.fetch_cooldown",
+		"must be from 1ms to jobs.poll_interval", `use a duration such as "25ms"`)
+	v.check(j.RescueAfter > j.Timeout, "jobs.rescue_after", "must be longer than jobs.timeout (a job still running would be started twice)",
+		"make it longer than the job timeout")
+	v.check(j.CompletedRetention >= time.Minute, "jobs.completed_retention", "must be at least 1m", `use a duration such as "24h"`)
+	v.check(j.DeadLetterRetention >= 0, "jobs.dead_letter_retention", "must not be negative", `use "0s" to keep dead jobs until cleared`)
 }
 
 func (v *validator) validateRateLimit() {

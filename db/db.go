@@ -49,6 +49,8 @@ type DB struct {
 	Pool *pgxpool.Pool
 	// Path is the SQLite file; empty on PostgreSQL.
 	Path string
+
+	dsn string // SQLite data source name, for extra pools
 }
 
 // Open opens the database described by cfg. An empty URL means the SQLite
@@ -81,13 +83,14 @@ func openSQLite(ctx context.Context, cfg config.Database, path string) (*DB, err
 	q.Set("_time_format", "sqlite")
 	// Every connection caches its prepared statements: re-parsing SQL
 	// otherwise dominates the CPU of busy queries (see internal/stmtcache).
-	sqldb := sql.OpenDB(stmtcache.NewConnector("file:"+path+"?"+q.Encode(), stmtcache.DefaultSize))
+	dsn := "file:" + path + "?" + q.Encode()
+	sqldb := sql.OpenDB(stmtcache.NewConnector(dsn, stmtcache.DefaultSize))
 	maxOpen := cfg.MaxOpenConns
 	if maxOpen == 0 {
 		maxOpen = 8
 	}
 	configurePool(sqldb, cfg, maxOpen)
-	d := &DB{SQL: sqldb, Dialect: SQLite, Path: path}
+	d := &DB{SQL: sqldb, Dialect: SQLite, Path: path, dsn: dsn}
 	if err := d.Ping(ctx); err != nil {
 		_ = sqldb.Close()
 		return nil, fmt.Errorf("db: sqlite %s: %w: %w", path, ErrUnreachable, err)
@@ -130,6 +133,20 @@ func configurePool(sqldb *sql.DB, cfg config.Database, maxOpen int) {
 	}
 	sqldb.SetMaxIdleConns(idle)
 	sqldb.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+}
+
+// OpenSQLitePool opens another pool on the same SQLite file with the same
+// settings, limited to maxOpen connections; background components use one
+// of their own so they never take the app's connections. It fails on
+// PostgreSQL, where the shared pool is used instead.
+func (d *DB) OpenSQLitePool(maxOpen int) (*sql.DB, error) {
+	if d.Dialect != SQLite {
+		return nil, errors.New("db: OpenSQLitePool needs SQLite")
+	}
+	p := sql.OpenDB(stmtcache.NewConnector(d.dsn, stmtcache.DefaultSize))
+	p.SetMaxOpenConns(maxOpen)
+	p.SetMaxIdleConns(maxOpen)
+	return p, nil
 }
 
 // Ping checks the database answers within 5 seconds (or ctx's deadline).

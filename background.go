@@ -1,0 +1,66 @@
+package trellis
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/trellis-go/trellis/jobs"
+)
+
+// setupJobs builds the job engine and applies River's migrations.
+func (a *App) setupJobs() error {
+	e, err := jobs.New(a.Config.Jobs, a.DB, a.Logger)
+	if err != nil {
+		return fmt.Errorf("trellis: %w", err)
+	}
+	a.Jobs = e
+	a.OnShutdown(e.Stop)
+	if a.Config.Database.Migrate {
+		if err := e.Migrate(context.Background()); err != nil {
+			return fmt.Errorf("trellis: %w", err)
+		}
+	}
+	return nil
+}
+
+// Start starts the background components — job workers and schedules —
+// once, after workers are registered. Serve calls it; tests that drive the
+// app through ServeHTTP call it themselves.
+func (a *App) Start(ctx context.Context) error {
+	a.startOnce.Do(func() {
+		if a.Jobs != nil {
+			a.startErr = a.Jobs.Start(ctx)
+		}
+	})
+	return a.startErr
+}
+
+// metricsHandler serves Prometheus metrics: Go runtime, process and job
+// metrics, behind a bearer token when metrics.token is set.
+func (a *App) metricsHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if a.Jobs != nil {
+		reg.MustRegister(a.Jobs)
+	}
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: nil})
+	token := a.Config.Metrics.Token
+	if token == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics need the bearer token from metrics.token", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,15 @@
+-- +goose Up
+CREATE TABLE trellis_job_counters (
+    kind   TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    n      BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (kind, metric)
+);
+CREATE TABLE trellis_schedules (
+    name      TEXT PRIMARY KEY,
+    last_fire BIGINT NOT NULL
+);
+
+-- +goose Down
+DROP TABLE trellis_schedules;
+DROP TABLE trellis_job_counters;

@@ -1,0 +1,167 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/render"
+)
+
+// dashboardView is what the dashboard templates show.
+type dashboardView struct {
+	Stats   *Stats
+	Params  ListParams
+	Tabs    []tab
+	Kinds   []string
+	Queues  []string
+	List    *ListResult
+	SelfURL string
+	NextURL string
+	// FirstURL returns to the first page when paging.
+	FirstURL string
+}
+
+type tab struct {
+	Label  string
+	URL    string
+	Count  int64
+	Active bool
+}
+
+// dashboardURL builds /admin/jobs with the filters of p (and a cursor).
+func dashboardURL(p ListParams, cursor string) string {
+	q := url.Values{}
+	for k, v := range map[string]string{"state": string(p.Status), "kind": p.Kind, "queue": p.Queue, "q": p.Q, "cursor": cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if len(q) == 0 {
+		return "/admin/jobs"
+	}
+	return "/admin/jobs?" + q.Encode()
+}
+
+func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request) {
+	p, problem := listParams(r.URL.Query())
+	if problem != "" {
+		a.render.Error(w, r, render.NewError(http.StatusBadRequest, problem))
+		return
+	}
+	ctx, cancel := a.ctx(r)
+	defer cancel()
+	s, err := a.e.Stats(ctx)
+	if err != nil {
+		a.storeError(w, r, err)
+		return
+	}
+	list, err := a.e.List(ctx, p)
+	if err != nil {
+		a.storeError(w, r, err)
+		return
+	}
+	v := &dashboardView{Stats: s, Params: p, List: list, SelfURL: dashboardURL(p, p.Cursor)}
+	if list.NextCursor != "" {
+		v.NextURL = dashboardURL(p, list.NextCursor)
+	}
+	if p.Cursor != "" {
+		v.FirstURL = dashboardURL(p, "")
+	}
+	counts := map[Status]int64{StatusPending: s.Total.Pending, StatusScheduled: s.Total.Scheduled, StatusRunning: s.Total.Running, StatusDead: s.Total.DeadLetter}
+	all := p
+	all.Status = ""
+	v.Tabs = append(v.Tabs, tab{Label: "All", URL: dashboardURL(all, ""), Count: -1, Active: p.Status == ""})
+	for _, st := range Statuses {
+		tp := p
+		tp.Status = st
+		n, ok := counts[st]
+		if !ok {
+			n = -1
+		}
+		v.Tabs = append(v.Tabs, tab{Label: strings.ToUpper(string(st[:1])) + string(st[1:]), URL: dashboardURL(tp, ""), Count: n, Active: p.Status == st})
+	}
+	for _, k := range s.Kinds {
+		v.Kinds = append(v.Kinds, k.Kind)
+	}
+	for _, k := range a.e.kinds {
+		if !slices.Contains(v.Kinds, k) {
+			v.Kinds = append(v.Kinds, k)
+		}
+	}
+	slices.Sort(v.Kinds)
+	if queues, err := config.ParseQueues(a.e.cfg.Queues); err == nil {
+		for q := range queues {
+			v.Queues = append(v.Queues, q)
+		}
+		slices.Sort(v.Queues)
+	}
+	a.render.View(w, r, render.View{Title: "Background jobs", Content: dashboardPage(v), Partial: jobList(v)})
+}
+
+// Helpers used by the templates.
+
+func emptyComponent() templ.Component {
+	return templ.ComponentFunc(func(context.Context, io.Writer) error { return nil })
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func ms(v float64) string {
+	if v >= 1000 {
+		return strconv.FormatFloat(v/1000, 'f', 2, 64) + " s"
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
+}
+
+func pct(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "%" }
+
+func when(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+func stamp(t time.Time) string { return when(&t) }
+
+// argsPreview shortens a job's arguments for the list.
+func argsPreview(raw json.RawMessage) string {
+	s := string(raw)
+	if len(s) > 80 {
+		return s[:77] + "…"
+	}
+	return s
+}
+
+func prettyJSON(raw json.RawMessage) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return string(raw)
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return string(raw)
+	}
+	return string(b)
+}
+
+func jobURL(id int64) string { return "/admin/jobs/" + itoa(id) }
+
+func actionURL(id int64, action string) string { return "/admin/jobs/" + itoa(id) + "/" + action }
+
+func canRetry(s Status) bool {
+	return s == StatusDead || s == StatusCancelled || s == StatusCompleted || s == StatusScheduled
+}
+
+func canCancel(s Status) bool { return s == StatusPending || s == StatusScheduled || s == StatusRunning }
+
+func statusClass(s Status) string { return "badge status-" + string(s) }

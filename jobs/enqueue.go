@@ -1,0 +1,158 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Priorities, 1 running first.
+const (
+	PriorityHigh    = 1
+	PriorityDefault = 2
+	PriorityLow     = 4
+)
+
+// Opts adjusts one enqueued job; the zero value uses the defaults.
+type Opts struct {
+	// Queue defaults to "default".
+	Queue string
+	// Priority is 1 (first) to 4 (last); 0 means 2.
+	Priority int
+	// MaxRetries overrides jobs.max_retries when not nil.
+	MaxRetries *int
+	// Timeout overrides the worker's and jobs.timeout when positive.
+	Timeout time.Duration
+	// RunAt delays the job until then.
+	RunAt time.Time
+	// Unique skips the insert when an equal job already exists.
+	Unique Unique
+	// Tags label the job for filtering.
+	Tags []string
+}
+
+// Unique says which jobs count as duplicates: same kind, plus the same
+// args, queue and/or time period, among jobs not yet finished or cancelled.
+// The zero value disables uniqueness.
+type Unique struct {
+	ByArgs   bool
+	ByQueue  bool
+	ByPeriod time.Duration
+}
+
+// Retries returns a pointer for Opts.MaxRetries.
+func Retries(n int) *int { return &n }
+
+// Result describes an enqueued job.
+type Result struct {
+	// ID is the job's id (the existing job's for a duplicate).
+	ID int64
+	// Duplicate is true when Unique skipped the insert.
+	Duplicate bool
+}
+
+// ErrInvalidOpts is wrapped by errors about bad options.
+var ErrInvalidOpts = errors.New("jobs: invalid options")
+
+func (e *Engine) insertOpts(o *Opts) (*river.InsertOpts, error) {
+	if o == nil {
+		return &river.InsertOpts{Priority: PriorityDefault}, nil
+	}
+	ro := &river.InsertOpts{Queue: o.Queue, Priority: o.Priority, ScheduledAt: o.RunAt, Tags: o.Tags}
+	if ro.Priority == 0 {
+		ro.Priority = PriorityDefault
+	}
+	if ro.Priority < 1 || ro.Priority > 4 {
+		return nil, fmt.Errorf("%w: priority %d is not 1 to 4", ErrInvalidOpts, o.Priority)
+	}
+	if o.MaxRetries != nil {
+		if *o.MaxRetries < 0 {
+			return nil, fmt.Errorf("%w: negative MaxRetries", ErrInvalidOpts)
+		}
+		ro.MaxAttempts = *o.MaxRetries + 1
+	}
+	if o.Timeout < 0 {
+		return nil, fmt.Errorf("%w: negative Timeout", ErrInvalidOpts)
+	}
+	if o.Timeout > 0 {
+		meta, _ := json.Marshal(map[string]int64{metaTimeout: o.Timeout.Milliseconds()})
+		ro.Metadata = meta
+	}
+	if o.Unique != (Unique{}) {
+		ro.UniqueOpts = river.UniqueOpts{ByArgs: o.Unique.ByArgs, ByQueue: o.Unique.ByQueue, ByPeriod: o.Unique.ByPeriod}
+	}
+	return ro, nil
+}
+
+func result(r *rivertype.JobInsertResult) *Result {
+	return &Result{ID: r.Job.ID, Duplicate: r.UniqueSkippedAsDuplicate}
+}
+
+// Enqueue inserts a job.
+func (e *Engine) Enqueue(ctx context.Context, args Args, o *Opts) (*Result, error) {
+	if err := e.ensureClient(); err != nil {
+		return nil, err
+	}
+	ro, err := e.insertOpts(o)
+	if err != nil {
+		return nil, err
+	}
+	r, err := e.client.Insert(ctx, args, ro)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: enqueueing %s: %w", args.Kind(), err)
+	}
+	return result(r), nil
+}
+
+// EnqueueTx inserts a job inside the app's transaction tx: the job exists
+// only if tx commits.
+func (e *Engine) EnqueueTx(ctx context.Context, tx *sql.Tx, args Args, o *Opts) (*Result, error) {
+	if err := e.ensureClient(); err != nil {
+		return nil, err
+	}
+	ro, err := e.insertOpts(o)
+	if err != nil {
+		return nil, err
+	}
+	r, err := e.txInserter.InsertTx(ctx, tx, args, ro)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: enqueueing %s: %w", args.Kind(), err)
+	}
+	return result(r), nil
+}
+
+// Request is one job for EnqueueMany.
+type Request struct {
+	Args Args
+	Opts *Opts
+}
+
+// EnqueueMany inserts several jobs in one batch.
+func (e *Engine) EnqueueMany(ctx context.Context, reqs []Request) ([]*Result, error) {
+	if err := e.ensureClient(); err != nil {
+		return nil, err
+	}
+	params := make([]river.InsertManyParams, len(reqs))
+	for i, r := range reqs {
+		ro, err := e.insertOpts(r.Opts)
+		if err != nil {
+			return nil, err
+		}
+		params[i] = river.InsertManyParams{Args: r.Args, InsertOpts: ro}
+	}
+	res, err := e.client.InsertMany(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: enqueueing %d jobs: %w", len(reqs), err)
+	}
+	out := make([]*Result, len(res))
+	for i, r := range res {
+		out[i] = result(r)
+	}
+	return out, nil
+}

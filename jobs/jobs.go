@@ -1,0 +1,252 @@
+// Package jobs runs background jobs on River (github.com/riverqueue/river):
+// typed arguments and workers, priorities, queues, retries with exponential
+// backoff and jitter, per-job timeouts, uniqueness, enqueueing inside the
+// app's own transaction, cancellation, a dead letter queue, cron schedules,
+// durable metrics, and an admin JSON API with an htmx dashboard.
+//
+// # Storage
+//
+// Jobs live in the app's database: SQLite through riversqlite, PostgreSQL
+// through riverpgxv5. On SQLite, River gets its own pool of one connection
+// on the same WAL file: River's internal work never takes the app's
+// connections and never races itself for SQLite's single write lock, while
+// web requests keep reading concurrently (WAL readers do not wait for the
+// writer) and wait for the write lock only for their own writes, bounded by
+// database.busy_timeout. On PostgreSQL, River uses the app's pgx pool and
+// LISTEN/NOTIFY, and EnqueueTx goes through a second, insert-only River
+// client on database/sql, so it joins the app's *sql.Tx.
+//
+// # Lifecycle
+//
+// Register workers, then Start. Stop stops fetching, lets running jobs finish
+// within the context's deadline, then cancels the rest, which River returns
+// to the queue: nothing is lost. A process that crashes leaves its running
+// jobs for jobs.rescue_after, after which another process runs them again.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/db"
+)
+
+// riverClient is the part of *river.Client[TTx] the engine uses; it does
+// not mention the transaction type, so SQLite and PostgreSQL clients fit.
+type riverClient interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobCancel(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobRetry(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobDeleteMany(ctx context.Context, params *river.JobDeleteManyParams) (*river.JobDeleteManyResult, error)
+	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+}
+
+// Engine is the background job system of an app.
+type Engine struct {
+	cfg     config.Jobs
+	db      *db.DB
+	logger  *slog.Logger
+	workers *river.Workers
+	kinds   []string
+
+	client     riverClient
+	txInserter *river.Client[*sql.Tx]
+	riverPool  *sql.DB // SQLite only
+	migrate    func(ctx context.Context) error
+
+	sched   *scheduler
+	metrics *metrics
+
+	mu       sync.Mutex
+	started  bool
+	stopSubs func()
+}
+
+// ErrNotFound is returned for a job id that does not exist.
+var ErrNotFound = errors.New("jobs: job not found")
+
+// ErrRunning is returned when an action needs a job that is not running.
+var ErrRunning = errors.New("jobs: job is running")
+
+// New builds an engine on d. Workers are registered on it before Start.
+func New(cfg config.Jobs, d *db.DB, logger *slog.Logger) (*Engine, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{cfg: cfg, db: d, logger: logger, workers: river.NewWorkers()}
+	e.sched = newScheduler(e)
+	e.metrics = newMetrics(e)
+	if d.Dialect == db.SQLite {
+		pool, err := d.OpenSQLitePool(1)
+		if err != nil {
+			return nil, err
+		}
+		e.riverPool = pool
+		driver := riversqlite.New(pool)
+		e.migrate = func(ctx context.Context) error { return migrateRiver(ctx, driver, logger) }
+		return e, nil
+	}
+	driver := riverpgxv5.New(d.Pool)
+	e.migrate = func(ctx context.Context) error { return migrateRiver(ctx, driver, logger) }
+	return e, nil
+}
+
+func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], logger *slog.Logger) error {
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger})
+	if err != nil {
+		return err
+	}
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
+}
+
+// Migrate applies River's migrations and the engine's own schema (metrics
+// triggers). It is safe to run on every start and from several processes.
+func (e *Engine) Migrate(ctx context.Context) error {
+	if err := e.migrate(ctx); err != nil {
+		return fmt.Errorf("jobs: river migrations: %w", err)
+	}
+	return e.metrics.ensureSchema(ctx)
+}
+
+// riverConfig builds River's configuration from the jobs section.
+func (e *Engine) riverConfig(withWorkers bool) (*river.Config, error) {
+	rc := &river.Config{
+		Logger:                      e.logger,
+		MaxAttempts:                 e.cfg.MaxRetries + 1,
+		JobTimeout:                  e.cfg.Timeout,
+		RescueStuckJobsAfter:        e.cfg.RescueAfter,
+		RetryPolicy:                 &backoff{base: e.cfg.RetryBase, max: e.cfg.RetryMax},
+		FetchPollInterval:           e.cfg.PollInterval,
+		FetchCooldown:               e.cfg.FetchCooldown,
+		CompletedJobRetentionPeriod: e.cfg.CompletedRetention,
+		CancelledJobRetentionPeriod: e.cfg.CompletedRetention,
+		DiscardedJobRetentionPeriod: -1,
+	}
+	if e.cfg.DeadLetterRetention > 0 {
+		rc.DiscardedJobRetentionPeriod = e.cfg.DeadLetterRetention
+	}
+	if !withWorkers {
+		return rc, nil
+	}
+	queues, err := config.ParseQueues(e.cfg.Queues)
+	if err != nil {
+		return nil, err
+	}
+	// Without registered workers the client only inserts (River refuses
+	// queues with no workers).
+	if e.cfg.Enabled && len(e.kinds) > 0 {
+		rc.Queues = map[string]river.QueueConfig{}
+		for name, n := range queues {
+			rc.Queues[name] = river.QueueConfig{MaxWorkers: n}
+		}
+		rc.Workers = e.workers
+	}
+	return rc, nil
+}
+
+// build creates the River clients once workers are registered.
+func (e *Engine) build() error {
+	rc, err := e.riverConfig(true)
+	if err != nil {
+		return err
+	}
+	if e.db.Dialect == db.SQLite {
+		c, err := river.NewClient(riversqlite.New(e.riverPool), rc)
+		if err != nil {
+			return fmt.Errorf("jobs: %w", err)
+		}
+		e.client, e.txInserter = c, c
+		return nil
+	}
+	c, err := river.NewClient(riverpgxv5.New(e.db.Pool), rc)
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	insertCfg, _ := e.riverConfig(false)
+	ins, err := river.NewClient(riverdatabasesql.New(e.db.SQL), insertCfg)
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	e.client, e.txInserter = c, ins
+	return nil
+}
+
+// Start begins working jobs (when jobs.enabled) and running schedules. It
+// may be called once.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return errors.New("jobs: already started")
+	}
+	if err := e.ensureClient(); err != nil {
+		return err
+	}
+	if e.working() {
+		e.stopSubs = e.metrics.subscribe()
+		if err := e.client.Start(ctx); err != nil {
+			return fmt.Errorf("jobs: starting River: %w", err)
+		}
+		e.sched.start()
+	}
+	e.started = true
+	return nil
+}
+
+// working reports whether this process works jobs: enabled, with workers.
+func (e *Engine) working() bool { return e.cfg.Enabled && len(e.kinds) > 0 }
+
+func (e *Engine) ensureClient() error {
+	if e.client != nil {
+		return nil
+	}
+	return e.build()
+}
+
+// Stop stops fetching jobs and waits for running ones until ctx ends; jobs
+// still running then have their contexts cancelled and go back to the
+// queue. It also closes the engine's own connections.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var errs []error
+	if e.started {
+		e.sched.stop()
+		if e.working() {
+			if err := e.client.Stop(ctx); err != nil {
+				e.logger.Warn("jobs still running at the end of the grace period; returning them to the queue", slog.Any("error", err))
+				cancelCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				errs = append(errs, e.client.StopAndCancel(cancelCtx))
+				cancel()
+			}
+		}
+		if e.stopSubs != nil {
+			e.stopSubs()
+		}
+		e.started = false
+	}
+	if e.riverPool != nil {
+		errs = append(errs, e.riverPool.Close())
+		e.riverPool = nil
+	}
+	return errors.Join(errs...)
+}
