@@ -162,6 +162,8 @@ func canRetry(s Status) bool {
 	return s == StatusDead || s == StatusCancelled || s == StatusCompleted || s == StatusScheduled
 }
 
-func canCancel(s Status) bool { return s == StatusPending || s == StatusScheduled || s == StatusRunning }
+func canCancel(s Status) bool {
+	return s == StatusPending || s == StatusScheduled || s == StatusRunning
+}
 
 func statusClass(s Status) string { return "badge status-" + string(s) }
