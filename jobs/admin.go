@@ -111,6 +111,8 @@ type ListParams struct {
 	Queue  string
 	// Q searches ids, kinds and arguments.
 	Q string
+	// Tag keeps jobs carrying this tag.
+	Tag string
 	// Limit is 1 to 500; 0 means 50.
 	Limit int
 	// Cursor continues after the last job of the previous page.
@@ -219,6 +221,14 @@ func (e *Engine) filters(p ListParams) (string, []any) {
 		conds = append(conds, "queue = ?")
 		args = append(args, p.Queue)
 	}
+	if p.Tag != "" {
+		if e.db.Dialect == db.Postgres {
+			conds = append(conds, "? = ANY(tags)")
+		} else {
+			conds = append(conds, "EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)")
+		}
+		args = append(args, p.Tag)
+	}
 	if q := strings.TrimSpace(p.Q); q != "" {
 		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(q) + "%"
 		if e.db.Dialect == db.Postgres {
@@ -236,10 +246,11 @@ func (e *Engine) filters(p ListParams) (string, []any) {
 
 // Get returns one job with its errors, or ErrNotFound.
 func (e *Engine) Get(ctx context.Context, id int64) (*Detail, error) {
-	if err := e.ensureClient(); err != nil {
+	c, _, err := e.clients()
+	if err != nil {
 		return nil, err
 	}
-	row, err := e.client.JobGet(ctx, id)
+	row, err := c.JobGet(ctx, id)
 	if errors.Is(err, river.ErrNotFound) {
 		return nil, ErrNotFound
 	}
@@ -272,10 +283,11 @@ func detail(row *rivertype.JobRow) *Detail {
 // context cancelled and ends cancelled, never retried. Finished jobs are
 // left alone. It returns the job as it is now.
 func (e *Engine) Cancel(ctx context.Context, id int64) (*Detail, error) {
-	if err := e.ensureClient(); err != nil {
+	c, _, err := e.clients()
+	if err != nil {
 		return nil, err
 	}
-	row, err := e.client.JobCancel(ctx, id)
+	row, err := c.JobCancel(ctx, id)
 	if errors.Is(err, river.ErrNotFound) {
 		return nil, ErrNotFound
 	}
@@ -289,10 +301,11 @@ func (e *Engine) Cancel(ctx context.Context, id int64) (*Detail, error) {
 // attempt when it had used them all). Running jobs are left alone:
 // ErrRunning.
 func (e *Engine) Retry(ctx context.Context, id int64) (*Detail, error) {
-	if err := e.ensureClient(); err != nil {
+	c, _, err := e.clients()
+	if err != nil {
 		return nil, err
 	}
-	row, err := e.client.JobRetry(ctx, id)
+	row, err := c.JobRetry(ctx, id)
 	if errors.Is(err, river.ErrNotFound) {
 		return nil, ErrNotFound
 	}
@@ -308,7 +321,8 @@ func (e *Engine) Retry(ctx context.Context, id int64) (*Detail, error) {
 // RetryAllDead retries every job in the dead letter queue, in batches of
 // 500, and returns how many it retried.
 func (e *Engine) RetryAllDead(ctx context.Context) (int, error) {
-	if err := e.ensureClient(); err != nil {
+	c, _, err := e.clients()
+	if err != nil {
 		return 0, err
 	}
 	n := 0
@@ -331,7 +345,7 @@ func (e *Engine) RetryAllDead(ctx context.Context) (int, error) {
 			return n, nil
 		}
 		for _, id := range ids {
-			if _, err := e.client.JobRetry(ctx, id); err != nil && !errors.Is(err, river.ErrNotFound) {
+			if _, err := c.JobRetry(ctx, id); err != nil && !errors.Is(err, river.ErrNotFound) {
 				return n, fmt.Errorf("jobs: retrying job %d: %w", id, err)
 			}
 			n++
@@ -341,12 +355,13 @@ func (e *Engine) RetryAllDead(ctx context.Context) (int, error) {
 
 // ClearDead deletes every job in the dead letter queue and returns how many.
 func (e *Engine) ClearDead(ctx context.Context) (int, error) {
-	if err := e.ensureClient(); err != nil {
+	c, _, err := e.clients()
+	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for {
-		res, err := e.client.JobDeleteMany(ctx, river.NewJobDeleteManyParams().States(rivertype.JobStateDiscarded).First(1000))
+		res, err := c.JobDeleteMany(ctx, river.NewJobDeleteManyParams().States(rivertype.JobStateDiscarded).First(1000))
 		if err != nil {
 			return n, fmt.Errorf("jobs: clearing dead jobs: %w", err)
 		}

@@ -96,14 +96,15 @@ func result(r *rivertype.JobInsertResult) *Result {
 
 // Enqueue inserts a job.
 func (e *Engine) Enqueue(ctx context.Context, args Args, o *Opts) (*Result, error) {
-	if err := e.ensureClient(); err != nil {
+	c, _, err := e.clients()
+	if err != nil {
 		return nil, err
 	}
 	ro, err := e.insertOpts(o)
 	if err != nil {
 		return nil, err
 	}
-	r, err := e.client.Insert(ctx, args, ro)
+	r, err := c.Insert(ctx, args, ro)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: enqueueing %s: %w", args.Kind(), err)
 	}
@@ -113,14 +114,15 @@ func (e *Engine) Enqueue(ctx context.Context, args Args, o *Opts) (*Result, erro
 // EnqueueTx inserts a job inside the app's transaction tx: the job exists
 // only if tx commits.
 func (e *Engine) EnqueueTx(ctx context.Context, tx *sql.Tx, args Args, o *Opts) (*Result, error) {
-	if err := e.ensureClient(); err != nil {
+	_, ins, err := e.clients()
+	if err != nil {
 		return nil, err
 	}
 	ro, err := e.insertOpts(o)
 	if err != nil {
 		return nil, err
 	}
-	r, err := e.txInserter.InsertTx(ctx, tx, args, ro)
+	r, err := ins.InsertTx(ctx, tx, args, ro)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: enqueueing %s: %w", args.Kind(), err)
 	}
@@ -135,7 +137,8 @@ type Request struct {
 
 // EnqueueMany inserts several jobs in one batch.
 func (e *Engine) EnqueueMany(ctx context.Context, reqs []Request) ([]*Result, error) {
-	if err := e.ensureClient(); err != nil {
+	c, _, err := e.clients()
+	if err != nil {
 		return nil, err
 	}
 	params := make([]river.InsertManyParams, len(reqs))
@@ -146,7 +149,7 @@ func (e *Engine) EnqueueMany(ctx context.Context, reqs []Request) ([]*Result, er
 		}
 		params[i] = river.InsertManyParams{Args: r.Args, InsertOpts: ro}
 	}
-	res, err := e.client.InsertMany(ctx, params)
+	res, err := c.InsertMany(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: enqueueing %d jobs: %w", len(reqs), err)
 	}

@@ -69,6 +69,7 @@ type Engine struct {
 
 	client     riverClient
 	txInserter *river.Client[*sql.Tx]
+	builtKinds int // workers registered when the clients were built
 	riverPool  *sql.DB // SQLite only
 	migrate    func(ctx context.Context) error
 
@@ -163,8 +164,9 @@ func (e *Engine) riverConfig(withWorkers bool) (*river.Config, error) {
 	return rc, nil
 }
 
-// build creates the River clients once workers are registered.
+// build creates the River clients with the workers registered so far.
 func (e *Engine) build() error {
+	e.builtKinds = len(e.kinds)
 	rc, err := e.riverConfig(true)
 	if err != nil {
 		return err
@@ -198,8 +200,12 @@ func (e *Engine) Start(ctx context.Context) error {
 	if e.started {
 		return errors.New("jobs: already started")
 	}
-	if err := e.ensureClient(); err != nil {
-		return err
+	if e.client == nil || e.builtKinds != len(e.kinds) {
+		// Built before workers were registered (by an early Enqueue or
+		// query): rebuild; the insert-only clients hold no resources.
+		if err := e.build(); err != nil {
+			return err
+		}
 	}
 	if e.working() {
 		e.stopSubs = e.metrics.subscribe()
@@ -215,11 +221,17 @@ func (e *Engine) Start(ctx context.Context) error {
 // working reports whether this process works jobs: enabled, with workers.
 func (e *Engine) working() bool { return e.cfg.Enabled && len(e.kinds) > 0 }
 
-func (e *Engine) ensureClient() error {
-	if e.client != nil {
-		return nil
+// clients returns the River clients, building insert-only ones when
+// none exist yet (before Start).
+func (e *Engine) clients() (riverClient, *river.Client[*sql.Tx], error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.client == nil {
+		if err := e.build(); err != nil {
+			return nil, nil, err
+		}
 	}
-	return e.build()
+	return e.client, e.txInserter, nil
 }
 
 // Stop stops fetching jobs and waits for running ones until ctx ends; jobs

@@ -56,6 +56,10 @@ func New(cfg *config.Config, adminPassword string, opts ...trellis.Option) (*tre
 		_ = app.Close(context.Background())
 		return nil, err
 	}
+	if err := d.registerJobs(app); err != nil {
+		_ = app.Close(context.Background())
+		return nil, err
+	}
 	app.Get("/", d.index)
 	app.Get("/about", d.about)
 	app.Post("/counter", d.increment)

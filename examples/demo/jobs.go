@@ -1,0 +1,134 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/trellis-go/trellis"
+	"github.com/trellis-go/trellis/auth"
+	"github.com/trellis-go/trellis/examples/demo/views"
+	"github.com/trellis-go/trellis/htmx"
+	"github.com/trellis-go/trellis/jobs"
+	"github.com/trellis-go/trellis/render"
+	"github.com/trellis-go/trellis/session"
+)
+
+// SucceedArgs is a job that finishes at once.
+type SucceedArgs struct {
+	N int `json:"n"`
+}
+
+// Kind implements jobs.Args.
+func (SucceedArgs) Kind() string { return "demo_succeed" }
+
+// FailArgs is a job that always errors, so it retries and then lands in
+// the dead letter queue.
+type FailArgs struct {
+	N int `json:"n"`
+}
+
+// Kind implements jobs.Args.
+func (FailArgs) Kind() string { return "demo_fail" }
+
+// SlowArgs is a job that runs for Seconds unless cancelled.
+type SlowArgs struct {
+	Seconds int `json:"seconds"`
+}
+
+// Kind implements jobs.Args.
+func (SlowArgs) Kind() string { return "demo_slow" }
+
+// HeartbeatArgs is enqueued every minute by the demo's schedule.
+type HeartbeatArgs struct{}
+
+// Kind implements jobs.Args.
+func (HeartbeatArgs) Kind() string { return "demo_heartbeat" }
+
+// registerJobs adds the demo's workers, schedule and playground routes.
+func (d *demo) registerJobs(app *trellis.App) error {
+	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[SucceedArgs]) error { return nil })
+	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[FailArgs]) error {
+		return fmt.Errorf("demo failure on attempt %d of %d", j.Attempt, j.MaxAttempts)
+	})
+	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[SlowArgs]) error {
+		select {
+		case <-time.After(time.Duration(j.Args.Seconds) * time.Second):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[HeartbeatArgs]) error {
+		_, err := app.DB.SQL.ExecContext(ctx, app.DB.Rebind(`INSERT INTO demo_activity (message) VALUES (?)`), "Scheduled heartbeat job ran")
+		return err
+	})
+	if err := app.Jobs.Schedule("demo-heartbeat", "* * * * *", func() jobs.Args { return HeartbeatArgs{} }, nil); err != nil {
+		return err
+	}
+	app.With(app.Auth.RequireUser).Get("/demo/jobs", d.playground)
+	app.With(app.Auth.RequireUser).Post("/demo/jobs", d.enqueue)
+	return nil
+}
+
+func userTag(u *auth.User) string { return "user-" + strconv.FormatInt(u.ID, 10) }
+
+func (d *demo) playground(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := auth.CurrentUser(ctx)
+	list, err := d.app.Jobs.List(ctx, jobs.ListParams{Tag: userTag(u), Limit: 20})
+	if err != nil {
+		d.app.Render.Error(w, r, err)
+		return
+	}
+	rows := make([]views.JobRow, len(list.Jobs))
+	for i, j := range list.Jobs {
+		rows[i] = views.JobRow{ID: j.ID, Kind: j.Kind, Status: string(j.Status), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts}
+	}
+	page := views.JobsPlayground(rows, u.HasRole(auth.RoleAdmin), map[string]string{})
+	d.app.Render.View(w, r, render.View{Title: "Jobs playground", Content: page, Partial: views.JobRows(rows)})
+}
+
+func (d *demo) enqueue(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := auth.CurrentUser(ctx)
+	kind := r.PostFormValue("kind")
+	count, err := strconv.Atoi(r.PostFormValue("count"))
+	errs := map[string]string{}
+	if err != nil || count < 1 || count > 100 {
+		errs["count"] = "Enter a number from 1 to 100."
+	}
+	var newArgs func(i int) jobs.Args
+	switch kind {
+	case "succeed":
+		newArgs = func(i int) jobs.Args { return SucceedArgs{N: i} }
+	case "fail":
+		newArgs = func(i int) jobs.Args { return FailArgs{N: i} }
+	case "slow":
+		newArgs = func(int) jobs.Args { return SlowArgs{Seconds: 30} }
+	default:
+		errs["kind"] = "Choose succeed, fail or slow."
+	}
+	if len(errs) > 0 {
+		d.app.Render.View(w, r, render.View{Status: http.StatusUnprocessableEntity, Title: "Jobs playground",
+			Content: views.JobsPlayground(nil, u.HasRole(auth.RoleAdmin), errs), Partial: views.EnqueueForm(errs)})
+		return
+	}
+	reqs := make([]jobs.Request, count)
+	for i := range reqs {
+		reqs[i] = jobs.Request{Args: newArgs(i + 1), Opts: &jobs.Opts{Tags: []string{userTag(u)}}}
+	}
+	if _, err := d.app.Jobs.EnqueueMany(ctx, reqs); err != nil {
+		d.app.Render.Error(w, r, err)
+		return
+	}
+	d.app.Sessions.Flash(ctx, session.Success, fmt.Sprintf("Enqueued %d %s job(s).", count, kind))
+	if htmx.IsRequest(r) {
+		_ = htmx.Trigger(w, "jobs-enqueued", nil)
+		d.app.Render.Fragment(w, r, http.StatusOK, views.EnqueueForm(nil))
+		return
+	}
+	http.Redirect(w, r, "/demo/jobs", http.StatusSeeOther)
+}
