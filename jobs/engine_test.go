@@ -3,8 +3,8 @@ package jobs_test
 import (
 	"context"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"

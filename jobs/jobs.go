@@ -69,7 +69,7 @@ type Engine struct {
 
 	client     riverClient
 	txInserter *river.Client[*sql.Tx]
-	builtKinds int // workers registered when the clients were built
+	builtKinds int     // workers registered when the clients were built
 	riverPool  *sql.DB // SQLite only
 	migrate    func(ctx context.Context) error
 
