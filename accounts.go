@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/trellis-go/trellis/auth"
 	"github.com/trellis-go/trellis/csrf"
+	"github.com/trellis-go/trellis/db"
 	"github.com/trellis-go/trellis/health"
 	"github.com/trellis-go/trellis/ratelimit"
 	"github.com/trellis-go/trellis/render"
@@ -43,7 +44,10 @@ func (a *App) setupAccounts() error {
 		backend = session.NewSQL(a.DB)
 	}
 	a.Sessions = session.New(cfg.Session, backend, a.Logger, func(w http.ResponseWriter, r *http.Request, err error) {
-		a.Render.Status(w, r, http.StatusServiceUnavailable, err)
+		if render.StatusOf(err) == http.StatusInternalServerError && !db.Unavailable(err) {
+			err = &render.Error{Status: http.StatusServiceUnavailable, Err: err}
+		}
+		a.Render.Error(w, r, err)
 	})
 	janitorCtx, stopJanitor := context.WithCancel(context.Background())
 	go a.Sessions.Janitor(janitorCtx, 10*time.Minute)

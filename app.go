@@ -154,6 +154,12 @@ func New(cfg *config.Config, opts ...Option) (*App, error) {
 		ErrorPage:     ui.ErrorPage,
 		ErrorFragment: ui.ErrorFragment,
 		Logger:        a.Logger,
+		Classify: func(err error) int {
+			if db.Unavailable(err) {
+				return http.StatusServiceUnavailable
+			}
+			return 0
+		},
 	})
 	a.Assets = a.Assets.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, status int) {
 		a.Render.Status(w, r, status, nil)
@@ -274,6 +280,9 @@ func (a *App) routes() {
 		middleware.Recover(a.Logger, a.Render.Status),
 		middleware.MaxBody(cfg.Server.MaxBodyBytes, a.Render.Status),
 	)
+	if cfg.Server.RequestTimeout > 0 {
+		stack = append(stack, middleware.Timeout(cfg.Server.RequestTimeout))
+	}
 	var h http.Handler = root
 	for i := len(stack) - 1; i >= 0; i-- {
 		h = stack[i](h)

@@ -76,6 +76,10 @@ type Server struct {
 	WriteTimeout time.Duration `toml:"write_timeout"`
 	// IdleTimeout bounds keep-alive connections waiting for a request.
 	IdleTimeout time.Duration `toml:"idle_timeout"`
+	// RequestTimeout bounds the work of one request: its context is
+	// cancelled after this long, so database calls give up and the client
+	// gets 504 instead of waiting forever (0 disables).
+	RequestTimeout time.Duration `toml:"request_timeout"`
 	// ShutdownTimeout is the grace period in-flight requests and
 	// background workers get after SIGINT/SIGTERM.
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
@@ -293,6 +297,7 @@ func Default(p Profile) *Config {
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      60 * time.Second,
 			IdleTimeout:       120 * time.Second,
+			RequestTimeout:    30 * time.Second,
 			ShutdownTimeout:   30 * time.Second,
 			MaxBodyBytes:      2 << 20,
 			MaxHeaderBytes:    64 << 10,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/trellis-go/trellis/db"
 	"github.com/trellis-go/trellis/htmx"
 	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/render"
@@ -72,9 +73,10 @@ func jsonError(w http.ResponseWriter, status int, msg string) {
 }
 
 // storeError maps an engine error: 404 for a missing job, 504 for a
-// database timeout, 503 for an unavailable store (never 408).
+// database timeout, 503 for an unreachable or overloaded database (never
+// 408), 500 for anything else.
 func (a *Admin) storeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, msg := http.StatusServiceUnavailable, "the job store is unavailable; try again shortly"
+	status, msg := http.StatusInternalServerError, "the request failed; it has been logged"
 	switch {
 	case errors.Is(err, ErrNotFound):
 		status, msg = http.StatusNotFound, "job not found"
@@ -82,6 +84,8 @@ func (a *Admin) storeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusBadRequest, "cursor is malformed; use next_cursor from the previous page"
 	case errors.Is(err, context.DeadlineExceeded):
 		status, msg = http.StatusGatewayTimeout, "the job store did not answer in time; try again"
+	case db.Unavailable(err):
+		status, msg = http.StatusServiceUnavailable, "the job store is unavailable; try again shortly"
 	}
 	if status >= 500 {
 		a.logger.ErrorContext(r.Context(), "job admin", slog.Any("error", err), slog.String("path", r.URL.Path),

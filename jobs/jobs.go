@@ -34,11 +34,9 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/db"
@@ -101,31 +99,15 @@ func New(cfg config.Jobs, d *db.DB, logger *slog.Logger) (*Engine, error) {
 			return nil, err
 		}
 		e.riverPool = pool
-		driver := riversqlite.New(pool)
-		e.migrate = func(ctx context.Context) error { return migrateRiver(ctx, driver, logger) }
-		return e, nil
 	}
-	driver := riverpgxv5.New(d.Pool)
-	e.migrate = func(ctx context.Context) error { return migrateRiver(ctx, driver, logger) }
 	return e, nil
 }
 
-func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], logger *slog.Logger) error {
-	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger})
-	if err != nil {
-		return err
-	}
-	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
-	return err
-}
-
-// Migrate applies River's migrations and the engine's own schema (metrics
-// triggers). It is safe to run on every start and from several processes.
+// Migrate applies River's migrations and the engine's own schema (see
+// MigrateSchema).
 func (e *Engine) Migrate(ctx context.Context) error {
-	if err := e.migrate(ctx); err != nil {
-		return fmt.Errorf("jobs: river migrations: %w", err)
-	}
-	return e.metrics.ensureSchema(ctx)
+	_, err := MigrateSchema(ctx, e.db, e.logger)
+	return err
 }
 
 // riverConfig builds River's configuration from the jobs section.

@@ -104,13 +104,13 @@ func newMetrics(e *Engine) *metrics {
 	}
 }
 
-func (m *metrics) ensureSchema(ctx context.Context) error {
+func ensureCounterSchema(ctx context.Context, d *db.DB) error {
 	stmts := sqliteCounterSchema
-	if m.e.db.Dialect == db.Postgres {
+	if d.Dialect == db.Postgres {
 		stmts = postgresCounterSchema
 	}
 	for _, s := range stmts {
-		if _, err := m.e.db.SQL.ExecContext(ctx, s); err != nil {
+		if _, err := d.SQL.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("jobs: creating metrics triggers: %w", err)
 		}
 	}

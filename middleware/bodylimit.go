@@ -1,8 +1,10 @@
 package middleware
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // MaxBody caps request bodies at limit bytes. A request that declares a
@@ -21,6 +23,19 @@ func MaxBody(limit int64, onError ErrorFunc) func(http.Handler) http.Handler {
 				r.Body = http.MaxBytesReader(w, r.Body, limit)
 			}
 			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Timeout cancels each request's context after d, so work that honours the
+// context (database calls, outgoing requests) stops and the handler can
+// answer 504. The handler keeps running until it returns.
+func Timeout(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
 }

@@ -83,8 +83,8 @@ func Info(ctx context.Context, status int, message string) ErrorInfo {
 }
 
 // StatusOf maps an error to the HTTP status it should produce: an *Error's
-// own status, 413 for bodies over the limit, 503 for timeouts and 500 for
-// anything else.
+// own status, 413 for bodies over the limit, 504 for timeouts and 500 for
+// anything else. A Renderer can refine it with Options.Classify.
 func StatusOf(err error) int {
 	var he *Error
 	var mbe *http.MaxBytesError
@@ -94,7 +94,7 @@ func StatusOf(err error) int {
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable
+		return http.StatusGatewayTimeout
 	}
 	return http.StatusInternalServerError
 }
@@ -104,6 +104,11 @@ func StatusOf(err error) int {
 // clients that ask for it. 5xx errors are logged with the request id.
 func (rd *Renderer) Error(w http.ResponseWriter, r *http.Request, err error) {
 	status := StatusOf(err)
+	if status == http.StatusInternalServerError && rd.opts.Classify != nil {
+		if s := rd.opts.Classify(err); s != 0 {
+			status = s
+		}
+	}
 	message := ""
 	var he *Error
 	if errors.As(err, &he) {

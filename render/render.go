@@ -43,6 +43,9 @@ type Options struct {
 	ErrorTarget string
 	// Logger receives 5xx errors and template failures.
 	Logger *slog.Logger
+	// Classify maps errors StatusOf leaves at 500 to a better status
+	// (for example 503 when the database is down); 0 keeps 500.
+	Classify func(error) int
 }
 
 // Renderer renders pages, partials and error pages. It is safe for

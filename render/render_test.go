@@ -62,7 +62,7 @@ func TestStatusOf(t *testing.T) {
 	cases := map[error]int{
 		render.NewError(422, "bad"):   422,
 		&http.MaxBytesError{Limit: 1}: 413,
-		context.DeadlineExceeded:      503,
+		context.DeadlineExceeded:      504,
 		errors.New("boom"):            500,
 		errors.Join(errors.New("x"), render.NewError(404, "missing")): 404,
 	}

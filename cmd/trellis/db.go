@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/db"
+	"github.com/trellis-go/trellis/jobs"
 )
 
 func newDBCmd() *cobra.Command {
@@ -28,9 +29,10 @@ func newDBCmd() *cobra.Command {
 		Long: `Manage the app's database schema with goose migrations.
 
 The database comes from the configuration (database.url, or <data_dir>/app.db).
-Framework tables (sessions, users, roles, API tokens) are migrated first; the
-app's own migrations are read from --migrations, a directory holding sqlite/
-and postgres/ subdirectories of goose SQL files.`,
+Framework tables (sessions, users, roles, API tokens, job metrics) are
+migrated first, then River's job tables; the app's own migrations are read
+from --migrations, a directory holding sqlite/ and postgres/ subdirectories
+of goose SQL files.`,
 	}
 	cmd.PersistentFlags().StringVar(&cf.path, "config", "", "config file (default config/trellis.toml, or $TRELLIS_CONFIG)")
 	cmd.PersistentFlags().StringVar(&cf.profile, "env", "", "profile: development, test or production")
@@ -66,7 +68,11 @@ and postgres/ subdirectories of goose SQL files.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.OutOrStdout(), "applied %d migration(s)\n", n)
+			rn, err := jobs.MigrateSchema(c.Context(), d, nil)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "applied %d migration(s) and %d River migration(s)\n", n, rn)
 			return nil
 		},
 	})
@@ -123,6 +129,11 @@ and postgres/ subdirectories of goose SQL files.`,
 				}
 				fmt.Fprintf(c.OutOrStdout(), "%-8s %-8s %d  %s\n", s.Source, state, s.Version, s.Name)
 			}
+			applied, latest, err := jobs.SchemaVersion(c.Context(), d)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "river    version %d of %d\n", applied, latest)
 			return nil
 		},
 	})
@@ -140,7 +151,13 @@ and postgres/ subdirectories of goose SQL files.`,
 			if cfg.Profile == config.Production && !yes {
 				return usageError{errors.New("reset destroys all data; in production pass --yes to confirm")}
 			}
+			if err := jobs.RemoveSchema(c.Context(), d, nil); err != nil {
+				return err
+			}
 			if err := d.Reset(c.Context(), nil, sources...); err != nil {
+				return err
+			}
+			if _, err := jobs.MigrateSchema(c.Context(), d, nil); err != nil {
 				return err
 			}
 			fmt.Fprintln(c.OutOrStdout(), "database reset")

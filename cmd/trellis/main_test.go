@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -146,10 +147,11 @@ func TestDBCommands(t *testing.T) {
 	if out, code := run("db", "create", "Bad Name"); code != 2 || !strings.Contains(out, "lower-case") {
 		t.Errorf("bad name: %d %s", code, out)
 	}
-	if out, code := run("db", "migrate"); code != 0 || !strings.Contains(out, "applied 2 migration(s)") {
+	if out, code := run("db", "migrate"); code != 0 || !strings.Contains(out, "applied 3 migration(s)") || !strings.Contains(out, "River migration(s)") {
 		t.Fatalf("migrate: %d %s", code, out)
 	}
-	if out, _ := run("db", "status"); !strings.Contains(out, "app      applied") || !strings.Contains(out, "trellis  applied") {
+	if out, _ := run("db", "status"); !strings.Contains(out, "app      applied") || !strings.Contains(out, "trellis  applied") ||
+		!regexp.MustCompile(`river    version (\d+) of \d+`).MatchString(out) || strings.Contains(out, "version 0 of") {
 		t.Errorf("status: %s", out)
 	}
 	if out, code := run("db", "rollback"); code != 0 || !strings.Contains(out, "rolled back app migration") {
