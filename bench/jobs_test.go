@@ -1,0 +1,360 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mikestefanello/backlite"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/db"
+	"github.com/trellis-go/trellis/jobs"
+	"github.com/trellis-go/trellis/trellistest"
+)
+
+// Shared settings for every queue in the drain comparison.
+const (
+	drainWorkers  = 100
+	fetchCooldown = 5 * time.Millisecond
+	pollInterval  = 100 * time.Millisecond
+)
+
+type noopArgs struct {
+	N int `json:"n"`
+}
+
+func (noopArgs) Kind() string { return "noop" }
+
+type latencyArgs struct {
+	At int64 `json:"at"`
+}
+
+func (latencyArgs) Kind() string { return "latency" }
+
+func drainCount() int {
+	if n, err := strconv.Atoi(os.Getenv("TRELLIS_BENCH_JOBS")); err == nil && n > 0 {
+		return n
+	}
+	return 50000
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// openDB opens a fresh, migrated database of the dialect.
+func openDB(t *testing.T, dialect string) *db.DB {
+	t.Helper()
+	cfg := config.Default(config.Test).Database
+	if dialect == "postgres" {
+		cfg.URL = trellistest.PostgresURL(t)
+		cfg.MaxOpenConns = 40
+	}
+	d, err := db.Open(context.Background(), cfg, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	if _, err := d.Migrate(context.Background(), nil, db.Framework()); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// waitDrained polls until no job is left waiting or running, and returns
+// when that happened.
+func waitDrained(t *testing.T, d *db.DB, table, where string, n int) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Minute)
+	for time.Now().Before(deadline) {
+		var left int
+		if err := d.SQL.QueryRow(`SELECT COUNT(*) FROM ` + table + ` WHERE ` + where).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			return time.Now()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%d jobs not drained in 10 minutes", n)
+	return time.Time{}
+}
+
+const riverLeft = "state IN ('available', 'running', 'retryable', 'scheduled', 'pending')"
+
+// drainTrellis measures Trellis working n no-op jobs.
+func drainTrellis(t *testing.T, dialect string, n int) float64 {
+	d := openDB(t, dialect)
+	cfg := config.Default(config.Test).Jobs
+	cfg.Queues = []string{"default:" + strconv.Itoa(drainWorkers)}
+	cfg.FetchCooldown, cfg.PollInterval = fetchCooldown, pollInterval
+	e, err := jobs.New(cfg, d, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := e.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	jobs.RegisterFunc(e, func(context.Context, *jobs.Job[noopArgs]) error { return nil })
+	for i := 0; i < n; i += 5000 {
+		reqs := make([]jobs.Request, min(5000, n-i))
+		for j := range reqs {
+			reqs[j] = jobs.Request{Args: noopArgs{N: i + j}}
+		}
+		if _, err := e.EnqueueMany(ctx, reqs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	end := waitDrained(t, d, "river_job", riverLeft, n)
+	_ = e.Stop(ctx)
+	var completed int
+	_ = d.SQL.QueryRow(`SELECT n FROM trellis_job_counters WHERE kind = 'noop' AND metric = 'completed'`).Scan(&completed)
+	if completed != n {
+		t.Errorf("trellis counted %d completions of %d", completed, n)
+	}
+	return float64(n) / end.Sub(start).Seconds()
+}
+
+// drainRiver measures River used directly, with the same pool and settings.
+func drainRiver(t *testing.T, dialect string, n int) float64 {
+	d := openDB(t, dialect)
+	ctx := context.Background()
+	workers := river.NewWorkers()
+	river.AddWorker(workers, river.WorkFunc(func(context.Context, *river.Job[noopArgs]) error { return nil }))
+	rc := &river.Config{
+		Logger: quiet, Workers: workers, Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: drainWorkers}},
+		FetchCooldown: fetchCooldown, FetchPollInterval: pollInterval,
+	}
+	insert := func(c interface {
+		InsertManyFast(context.Context, []river.InsertManyParams) (int, error)
+	}) {
+		for i := 0; i < n; i += 5000 {
+			params := make([]river.InsertManyParams, min(5000, n-i))
+			for j := range params {
+				params[j] = river.InsertManyParams{Args: noopArgs{N: i + j}}
+			}
+			if _, err := c.InsertManyFast(ctx, params); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var start time.Time
+	var stop func()
+	if dialect == "postgres" {
+		driver := riverpgxv5.New(d.Pool)
+		if _, err := must(rivermigrate.New(driver, nil)).Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			t.Fatal(err)
+		}
+		c := must(river.NewClient(driver, rc))
+		insert(c)
+		start = time.Now()
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stop = func() { _ = c.Stop(ctx) }
+	} else {
+		pool, err := d.OpenSQLitePool(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pool.Close()
+		driver := riversqlite.New(pool)
+		if _, err := must(rivermigrate.New(driver, nil)).Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			t.Fatal(err)
+		}
+		c := must(river.NewClient(driver, rc))
+		insert(c)
+		start = time.Now()
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stop = func() { _ = c.Stop(ctx) }
+	}
+	end := waitDrained(t, d, "river_job", riverLeft, n)
+	stop()
+	return float64(n) / end.Sub(start).Seconds()
+}
+
+type backliteTask struct {
+	N int
+}
+
+func (backliteTask) Config() backlite.QueueConfig {
+	return backlite.QueueConfig{Name: "noop", MaxAttempts: 3, Timeout: time.Minute}
+}
+
+// drainBacklite measures backlite on its own SQLite file, opened like
+// Trellis's (WAL, busy timeout, statement cache).
+func drainBacklite(t *testing.T, n int) float64 {
+	cfg := config.Default(config.Test).Database
+	cfg.URL = "sqlite:" + filepath.Join(t.TempDir(), "backlite.db")
+	d, err := db.Open(context.Background(), cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.SQL.SetMaxOpenConns(1)
+	c, err := backlite.NewClient(backlite.ClientConfig{DB: d.SQL, NumWorkers: drainWorkers, ReleaseAfter: time.Hour, CleanupInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Install(); err != nil {
+		t.Fatal(err)
+	}
+	c.Register(backlite.NewQueue[backliteTask](func(context.Context, backliteTask) error { return nil }))
+	ctx := context.Background()
+	for i := 0; i < n; i += 5000 {
+		tasks := make([]backlite.Task, min(5000, n-i))
+		for j := range tasks {
+			tasks[j] = backliteTask{N: i + j}
+		}
+		if _, err := c.Add(tasks...).Ctx(ctx).Save(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.Start(runCtx)
+	end := waitDrained(t, d, "backlite_tasks", "1 = 1", n)
+	stopCtx, stopCancel := context.WithTimeout(ctx, 10*time.Second)
+	defer stopCancel()
+	c.Stop(stopCtx)
+	return float64(n) / end.Sub(start).Seconds()
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// TestReportJobDrain drains the same no-op jobs through raw River, Trellis
+// and (on SQLite) backlite, and prints jobs per second and ratios.
+func TestReportJobDrain(t *testing.T) {
+	if os.Getenv("TRELLIS_BENCH") != "1" {
+		t.Skip("set TRELLIS_BENCH=1 to run benchmarks")
+	}
+	n := drainCount()
+	fmt.Printf("drain %d no-op jobs, %d workers, fetch cooldown %v:\n", n, drainWorkers, fetchCooldown)
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		raw := drainRiver(t, dialect, n)
+		trellis := drainTrellis(t, dialect, n)
+		fmt.Printf("  %-8s raw River %7.0f jobs/s   Trellis %7.0f jobs/s   (%.2fx)\n", dialect, raw, trellis, trellis/raw)
+		if dialect == "sqlite" {
+			bl := drainBacklite(t, n)
+			fmt.Printf("  %-8s backlite  %7.0f jobs/s   Trellis/backlite %.2fx\n", dialect, bl, trellis/bl)
+		}
+	}
+}
+
+// TestReportEnqueueRate measures Trellis enqueueing one job per call and
+// in batches of 1000.
+func TestReportEnqueueRate(t *testing.T) {
+	if os.Getenv("TRELLIS_BENCH") != "1" {
+		t.Skip("set TRELLIS_BENCH=1 to run benchmarks")
+	}
+	fmt.Println("enqueue rate (Trellis):")
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		d := openDB(t, dialect)
+		e, err := jobs.New(config.Default(config.Test).Jobs, d, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if err := e.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		const single = 3000
+		start := time.Now()
+		for i := range single {
+			if _, err := e.Enqueue(ctx, noopArgs{N: i}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		singleRate := single / time.Since(start).Seconds()
+		const batches, size = 20, 1000
+		start = time.Now()
+		for b := range batches {
+			reqs := make([]jobs.Request, size)
+			for i := range reqs {
+				reqs[i] = jobs.Request{Args: noopArgs{N: b*size + i}}
+			}
+			if _, err := e.EnqueueMany(ctx, reqs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		batchRate := batches * size / time.Since(start).Seconds()
+		fmt.Printf("  %-8s single %7.0f jobs/s   batches of %d %8.0f jobs/s\n", dialect, singleRate, size, batchRate)
+		_ = e.Stop(ctx)
+	}
+}
+
+// TestReportPickupLatency enqueues 200 jobs per second for 10 seconds and
+// measures the time from enqueue to the worker starting each job.
+func TestReportPickupLatency(t *testing.T) {
+	if os.Getenv("TRELLIS_BENCH") != "1" {
+		t.Skip("set TRELLIS_BENCH=1 to run benchmarks")
+	}
+	fmt.Println("pickup latency at a steady 200 jobs/s for 10s (enqueue to work start, Trellis defaults):")
+	for _, dialect := range []string{"postgres", "sqlite"} {
+		d := openDB(t, dialect)
+		e, err := jobs.New(config.Default(config.Test).Jobs, d, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if err := e.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var lat []float64
+		jobs.RegisterFunc(e, func(ctx context.Context, j *jobs.Job[latencyArgs]) error {
+			ms := float64(time.Now().UnixNano()-j.Args.At) / 1e6
+			mu.Lock()
+			lat = append(lat, ms)
+			mu.Unlock()
+			return nil
+		})
+		if err := e.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tick := time.NewTicker(5 * time.Millisecond)
+		end := time.Now().Add(10 * time.Second)
+		sent := 0
+		for now := range tick.C {
+			if now.After(end) {
+				break
+			}
+			if _, err := e.Enqueue(ctx, latencyArgs{At: time.Now().UnixNano()}, nil); err != nil {
+				t.Fatal(err)
+			}
+			sent++
+		}
+		tick.Stop()
+		time.Sleep(time.Second)
+		_ = e.Stop(ctx)
+		mu.Lock()
+		slices.Sort(lat)
+		q := func(p float64) float64 { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+		fmt.Printf("  %-8s sent %d, worked %d   p50 %.1f ms   p95 %.1f ms   p99 %.1f ms\n", dialect, sent, len(lat), q(0.5), q(0.95), q(0.99))
+		mu.Unlock()
+	}
+}
+
