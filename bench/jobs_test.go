@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -358,3 +359,54 @@ func TestReportPickupLatency(t *testing.T) {
 	}
 }
 
+
+// TestReportPagesWhileDraining measures a page that writes to the session
+// (so it needs SQLite's write lock) while Trellis drains jobs on the same
+// SQLite file, against the same page with the queue idle.
+func TestReportPagesWhileDraining(t *testing.T) {
+	if os.Getenv("TRELLIS_BENCH") != "1" {
+		t.Skip("set TRELLIS_BENCH=1 to run benchmarks")
+	}
+	app := sessionApp(t, "sqlite")
+	jobs.RegisterFunc(app.Jobs, func(context.Context, *jobs.Job[noopArgs]) error { return nil })
+	ctx := context.Background()
+	cookie, token := establish(t, app)
+	base := listen(t, app)
+	measure := func(d time.Duration) []time.Duration {
+		var lat []time.Duration
+		client := &http.Client{}
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			req, _ := http.NewRequest("POST", base+"write", nil)
+			req.AddCookie(cookie)
+			req.Header.Set("X-CSRF-Token", token)
+			start := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("write: %d", resp.StatusCode)
+			}
+			lat = append(lat, time.Since(start))
+			time.Sleep(5 * time.Millisecond)
+		}
+		return lat
+	}
+	idle := measure(3 * time.Second)
+	n := drainCount()
+	for i := 0; i < n; i += 5000 {
+		reqs := make([]jobs.Request, min(5000, n-i))
+		for j := range reqs {
+			reqs[j] = jobs.Request{Args: noopArgs{N: i + j}}
+		}
+		if _, err := app.Jobs.EnqueueMany(ctx, reqs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	busy := measure(3 * time.Second)
+	fmt.Printf("session-writing page on SQLite (loopback, sequential):\n  queue idle        %s\n  draining %d jobs %s\n", percentiles(idle), n, percentiles(busy))
+}

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/trellis-go/trellis/internal/browsertest"
@@ -114,4 +115,61 @@ func TestAccountsInBrowser(t *testing.T) {
 	p.WaitText("welcome back", "#flashes", "Welcome back")
 	p.Expect(regexp.MustCompile(`422|Unprocessable`))
 	p.CheckNoErrors("accounts tour")
+}
+
+// TestJobsDashboardInBrowser enqueues jobs from the playground and works
+// the admin dashboard: live stats, tabs, retry-all and clear with
+// confirmation, and cancelling a running job.
+func TestJobsDashboardInBrowser(t *testing.T) {
+	browser := browsertest.Start(t)
+	s := newDemo(t, false)
+	p := browser.NewPage(t)
+	dialogs := p.AcceptDialogs()
+
+	p.Run("log in", chromedp.Navigate(s.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.SendKeys(chromedp.CSS("#field-email"), "admin@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#field-password"), adminPassword))
+	p.Click("submit login", "#login-form button[type=submit]")
+	p.WaitText("signed in", "#nav-account", "Demo admin")
+
+	p.Run("open the playground", chromedp.Navigate(s.URL+"/demo/jobs"), chromedp.WaitVisible(chromedp.CSS("#enqueue-form")))
+	enqueue := func(kind, count string) {
+		t.Helper()
+		p.Run("choose "+kind, chromedp.SetValue(chromedp.CSS("#job-kind"), kind), chromedp.SetValue(chromedp.CSS("#job-count"), count))
+		p.Click("enqueue "+kind, "#enqueue-form button[type=submit]")
+		p.WaitText("flash for "+kind, "#flashes", "Enqueued "+count+" "+kind)
+	}
+	enqueue("fail", "3")
+	enqueue("succeed", "2")
+	enqueue("slow", "1")
+	p.WaitText("the playground lists the jobs", "#my-jobs", "demo_slow")
+
+	p.Run("open the dashboard", chromedp.Navigate(s.URL+"/admin/jobs"), chromedp.WaitVisible(chromedp.CSS("#job-stats")))
+	p.WaitText("failed jobs reach the dead letter queue (live stats)", "#stat-dead", "3")
+
+	p.Click("dead tab", `.tabs a[href="/admin/jobs?state=dead"]`)
+	p.WaitText("dead tab lists three jobs", "#job-total", "3 jobs")
+	if loc := p.Location(); !strings.HasSuffix(loc, "/admin/jobs?state=dead") {
+		t.Errorf("tab did not push the URL: %s", loc)
+	}
+
+	p.Click("retry all", "#retry-all")
+	p.WaitText("retry-all flash", "#flashes", "3 dead jobs will run again")
+	p.Run("let them fail again", chromedp.Sleep(3*time.Second))
+	p.WaitText("they fail again", "#stat-dead", "3")
+	p.Click("clear the dead letter queue", "#clear-dead")
+	p.WaitText("clear flash", "#flashes", "3 dead jobs were deleted")
+	p.WaitText("dead letter queue empty", "#stat-dead", "0")
+	if n := len(dialogs.Messages()); n != 2 {
+		t.Errorf("%d confirmation dialogs, want 2: %v", n, dialogs.Messages())
+	}
+
+	p.Click("running tab", `.tabs a[href="/admin/jobs?state=running"]`)
+	p.WaitText("the slow job runs", "#job-list", "demo_slow")
+	p.Click("cancel the running job", `#job-list td.actions button`)
+	p.WaitText("cancel flash", "#flashes", "told to stop")
+	p.Click("cancelled tab", `.tabs a[href="/admin/jobs?state=cancelled"]`)
+	p.WaitText("the slow job ends cancelled", "#job-list", "demo_slow")
+	p.Expect(regexp.MustCompile(`409|Conflict`))
+	p.CheckNoErrors("dashboard tour")
 }

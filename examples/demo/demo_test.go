@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trellis-go/trellis"
 	"github.com/trellis-go/trellis/examples/demo"
@@ -19,11 +20,15 @@ func newDemo(t *testing.T, postgres bool) *trellistest.Server {
 	if postgres {
 		cfg.Database.URL = trellistest.PostgresURL(t)
 	}
+	cfg.Jobs.RetryBase, cfg.Jobs.PollInterval, cfg.Jobs.FetchCooldown = 50*time.Millisecond, 100*time.Millisecond, 10*time.Millisecond
 	app, err := demo.New(cfg, adminPassword, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = app.Close(context.Background()) })
+	if err := app.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return trellistest.NewServer(t, app)
 }
 

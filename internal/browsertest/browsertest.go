@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/trellis-go/trellis/trellistest"
 )
@@ -235,4 +236,38 @@ func (p *Page) Click(step, selector string) {
 	p.t.Helper()
 	p.WaitReady(step, selector)
 	p.Run(step, chromedp.Click(chromedp.CSS(selector)))
+}
+
+// AcceptDialogs accepts every JavaScript dialog (confirm, alert) the page
+// opens from now on, as a user clicking OK, and records their messages.
+func (p *Page) AcceptDialogs() *Dialogs {
+	d := &Dialogs{}
+	events := chromedp.Events(p.Ctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range events {
+			if err != nil {
+				return
+			}
+			d.mu.Lock()
+			d.messages = append(d.messages, ev.Message)
+			d.mu.Unlock()
+			go func() {
+				_, _ = chromedp.Call(p.Ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+			}()
+		}
+	}()
+	return d
+}
+
+// Dialogs records the messages of accepted dialogs.
+type Dialogs struct {
+	mu       sync.Mutex
+	messages []string
+}
+
+// Messages returns the dialog messages so far.
+func (d *Dialogs) Messages() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.messages...)
 }
