@@ -359,7 +359,6 @@ func TestReportPickupLatency(t *testing.T) {
 	}
 }
 
-
 // TestReportPagesWhileDraining measures a page that writes to the session
 // (so it needs SQLite's write lock) while Trellis drains jobs on the same
 // SQLite file, against the same page with the queue idle.
