@@ -21,6 +21,7 @@ import (
 	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/csrf"
 	"github.com/trellis-go/trellis/db"
+	"github.com/trellis-go/trellis/form"
 	"github.com/trellis-go/trellis/health"
 	"github.com/trellis-go/trellis/jobs"
 	"github.com/trellis-go/trellis/middleware"
@@ -61,6 +62,8 @@ type App struct {
 	Redis *redis.Client
 	// Jobs runs background jobs (nil without a database).
 	Jobs *jobs.Engine
+	// Forms decodes, validates and re-renders forms.
+	Forms *form.Forms
 
 	root     *chi.Mux
 	handler  http.Handler
@@ -161,6 +164,7 @@ func New(cfg *config.Config, opts ...Option) (*App, error) {
 			return 0
 		},
 	})
+	a.Forms = form.New(a.Render)
 	a.Assets = a.Assets.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, status int) {
 		a.Render.Status(w, r, status, nil)
 	})
@@ -279,6 +283,7 @@ func (a *App) routes() {
 	stack = append(stack,
 		middleware.Recover(a.Logger, a.Render.Status),
 		middleware.MaxBody(cfg.Server.MaxBodyBytes, a.Render.Status),
+		middleware.Forms(middleware.FormOptions{}, a.formError),
 	)
 	if cfg.Server.RequestTimeout > 0 {
 		stack = append(stack, middleware.Timeout(cfg.Server.RequestTimeout))
@@ -288,6 +293,18 @@ func (a *App) routes() {
 		h = stack[i](h)
 	}
 	a.handler = h
+}
+
+// formError answers a form body that could not be read.
+func (a *App) formError(w http.ResponseWriter, r *http.Request, status int, err error) {
+	msg := "The form data could not be read. Reload the page and try again."
+	switch {
+	case errors.Is(err, middleware.ErrTooManyFields):
+		msg = "The form has too many fields."
+	case status == http.StatusRequestEntityTooLarge:
+		msg = "What you sent is larger than this site accepts."
+	}
+	a.Render.Error(w, r, &render.Error{Status: status, Message: msg, Err: err})
 }
 
 // allowedMethods lists the methods the router accepts for r's path.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
-	"github.com/trellis-go/trellis/htmx"
 	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/ratelimit"
 	"github.com/trellis-go/trellis/render"
@@ -155,7 +154,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	}
 	a.opts.Logger.InfoContext(ctx, "login", slog.Int64("user_id", u.ID), slog.String("client_ip", middleware.ClientIPFrom(r).String()))
 	a.opts.Sessions.Flash(ctx, session.Success, "Welcome back, "+u.DisplayName()+".")
-	redirect(w, r, f.Next)
+	render.Redirect(w, r, f.Next)
 }
 
 func (a *Auth) registerPage(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +208,7 @@ func (a *Auth) register(w http.ResponseWriter, r *http.Request) {
 	}
 	a.opts.Logger.InfoContext(ctx, "registered", slog.Int64("user_id", u.ID), slog.String("client_ip", middleware.ClientIPFrom(r).String()))
 	a.opts.Sessions.Flash(ctx, session.Success, "Welcome, "+u.DisplayName()+". Your account is ready.")
-	redirect(w, r, "/")
+	render.Redirect(w, r, "/")
 }
 
 func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
@@ -221,7 +220,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		a.opts.Render.Error(w, r, err)
 		return
 	}
-	redirect(w, r, "/")
+	render.Redirect(w, r, "/")
 }
 
 func (a *Auth) hashFailed(w http.ResponseWriter, r *http.Request, err error) {
@@ -236,18 +235,6 @@ func (a *Auth) hashFailed(w http.ResponseWriter, r *http.Request, err error) {
 // browsers.
 func (a *Auth) formError(w http.ResponseWriter, r *http.Request, title string, page, form templ.Component) {
 	a.opts.Render.View(w, r, render.View{Status: http.StatusUnprocessableEntity, Title: title, Content: page, Partial: form})
-}
-
-// redirect sends the browser to path after a successful form: 303 for
-// normal requests, HX-Redirect for htmx (a full page load, so the new
-// session's CSRF token and navigation appear).
-func redirect(w http.ResponseWriter, r *http.Request, path string) {
-	if htmx.IsRequest(r) {
-		htmx.Redirect(w, path)
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	http.Redirect(w, r, path, http.StatusSeeOther)
 }
 
 func (a *Auth) account(w http.ResponseWriter, r *http.Request) {
@@ -308,7 +295,7 @@ func (a *Auth) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	a.opts.Logger.InfoContext(ctx, "password changed", slog.Int64("user_id", u.ID))
 	a.opts.Sessions.Flash(ctx, session.Success, "Password changed. Other sessions were logged out.")
-	redirect(w, r, "/account")
+	render.Redirect(w, r, "/account")
 }
 
 func (a *Auth) revokeSessions(w http.ResponseWriter, r *http.Request) {
@@ -320,7 +307,7 @@ func (a *Auth) revokeSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	a.opts.Logger.InfoContext(ctx, "other sessions revoked", slog.Int64("user_id", u.ID))
 	a.opts.Sessions.Flash(ctx, session.Success, "All other sessions were logged out.")
-	redirect(w, r, "/account")
+	render.Redirect(w, r, "/account")
 }
 
 func (a *Auth) createToken(w http.ResponseWriter, r *http.Request) {
@@ -354,5 +341,5 @@ func (a *Auth) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.opts.Sessions.Flash(ctx, session.Info, "Token revoked.")
-	redirect(w, r, "/account")
+	render.Redirect(w, r, "/account")
 }

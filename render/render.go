@@ -183,3 +183,14 @@ func plainError(e ErrorInfo) templ.Component {
 		return err
 	})
 }
+
+// Redirect sends the client to url after a successful form: 303 See Other
+// for normal requests, HX-Redirect (a full page load) for htmx requests.
+func Redirect(w http.ResponseWriter, r *http.Request, url string) {
+	if htmx.IsRequest(r) {
+		htmx.Redirect(w, url)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	http.Redirect(w, r, url, http.StatusSeeOther)
+}

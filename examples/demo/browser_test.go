@@ -10,10 +10,20 @@ import (
 	"github.com/trellis-go/trellis/internal/browsertest"
 )
 
-// TestDemoInBrowser drives the demo in headless chromium: htmx must work
-// under the strict CSP, with no console errors or CSP violations.
-func TestDemoInBrowser(t *testing.T) {
+// TestBrowser drives the demo in one headless chromium, a tab per flow:
+// htmx must work under the strict CSP, with no console errors or CSP
+// violations. Failed steps save screenshots (see internal/browsertest).
+func TestBrowser(t *testing.T) {
 	browser := browsertest.Start(t)
+	t.Run("kernel tour", func(t *testing.T) { kernelTour(t, browser) })
+	t.Run("accounts", func(t *testing.T) { accountsFlow(t, browser) })
+	t.Run("notes", func(t *testing.T) { notesFlow(t, browser) })
+	t.Run("jobs dashboard", func(t *testing.T) { jobsDashboardFlow(t, browser) })
+}
+
+// kernelTour exercises partials, OOB swaps, triggers, polling, 286, the
+// error region and history.
+func kernelTour(t *testing.T, browser *browsertest.Browser) {
 	s := newDemo(t, false)
 	p := browser.NewPage(t)
 
@@ -74,11 +84,10 @@ func TestDemoInBrowser(t *testing.T) {
 	p.CheckNoErrors("end of the tour")
 }
 
-// TestAccountsInBrowser registers, logs out and logs in through the real
-// forms: htmx posts carry the CSRF header, validation errors swap in place,
-// and success reloads the page with a flash.
-func TestAccountsInBrowser(t *testing.T) {
-	browser := browsertest.Start(t)
+// accountsFlow registers, logs out and logs in through the real forms:
+// htmx posts carry the CSRF header, validation errors swap in place, and
+// success reloads the page with a flash.
+func accountsFlow(t *testing.T, browser *browsertest.Browser) {
 	s := newDemo(t, false)
 	p := browser.NewPage(t)
 
@@ -117,11 +126,10 @@ func TestAccountsInBrowser(t *testing.T) {
 	p.CheckNoErrors("accounts tour")
 }
 
-// TestJobsDashboardInBrowser enqueues jobs from the playground and works
-// the admin dashboard: live stats, tabs, retry-all and clear with
-// confirmation, and cancelling a running job.
-func TestJobsDashboardInBrowser(t *testing.T) {
-	browser := browsertest.Start(t)
+// jobsDashboardFlow enqueues jobs from the playground and works the admin
+// dashboard: live stats, tabs, retry-all and clear with confirmation, and
+// cancelling a running job.
+func jobsDashboardFlow(t *testing.T, browser *browsertest.Browser) {
 	s := newDemo(t, false)
 	p := browser.NewPage(t)
 	dialogs := p.AcceptDialogs()
@@ -172,4 +180,80 @@ func TestJobsDashboardInBrowser(t *testing.T) {
 	p.WaitText("the slow job ends cancelled", "#job-list", "demo_slow")
 	p.Expect(regexp.MustCompile(`409|Conflict`))
 	p.CheckNoErrors("dashboard tour")
+}
+
+// notesFlow is the everyday loop: register, log in, create a note with a
+// validation error then fix it, search, edit inline, delete, see each
+// flash once, log out.
+func notesFlow(t *testing.T, browser *browsertest.Browser) {
+	s := newDemo(t, false)
+	p := browser.NewPage(t)
+	p.AcceptDialogs()
+
+	p.Run("register", chromedp.Navigate(s.URL+"/register"), chromedp.WaitVisible(chromedp.CSS("#register-form")),
+		chromedp.SendKeys(chromedp.CSS("#field-email"), "noter@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#field-password"), "noter password"),
+		chromedp.SendKeys(chromedp.CSS("#field-password_confirm"), "noter password"))
+	p.Click("create the account", "#register-form button[type=submit]")
+	p.WaitText("registered", "#nav-account", "noter@example.com")
+	p.Click("log out", "#nav-logout")
+	p.WaitText("logged out", "#nav-login", "Log in")
+	p.Run("log in", chromedp.Navigate(s.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.SendKeys(chromedp.CSS("#field-email"), "noter@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#field-password"), "noter password"))
+	p.Click("submit login", "#login-form button[type=submit]")
+	p.WaitText("logged in", "#flashes", "Welcome back")
+
+	p.Run("open notes", chromedp.Navigate(s.URL+"/notes"), chromedp.WaitVisible(chromedp.CSS("#new-note")))
+	if p.Text("#flashes") != "" {
+		t.Errorf("the login flash showed twice: %q", p.Text("#flashes"))
+	}
+	p.Run("new note", chromedp.Click(chromedp.CSS("#new-note")), chromedp.WaitVisible(chromedp.CSS("#note-form")))
+	p.Run("only a body", chromedp.SendKeys(chromedp.CSS("#field-body"), "Milk, eggs and bread"))
+	p.Click("submit without a title", "#note-form button[type=submit]")
+	p.WaitText("inline title error", "#field-title-error", "Title is required.")
+	if got := p.Value("#field-body"); got != "Milk, eggs and bread" {
+		t.Errorf("body lost after the error: %q", got)
+	}
+	p.Run("add the title", chromedp.SendKeys(chromedp.CSS("#field-title"), "Shopping"))
+	p.Click("submit again", "#note-form button[type=submit]")
+	p.WaitText("note page", "article.note h1", "Shopping")
+	p.WaitText("created flash", "#flashes", "Note created.")
+
+	p.Run("a second note", chromedp.Navigate(s.URL+"/notes/new"), chromedp.WaitVisible(chromedp.CSS("#note-form")),
+		chromedp.SendKeys(chromedp.CSS("#field-title"), "Holiday ideas"))
+	p.Click("create it", "#note-form button[type=submit]")
+	p.WaitText("second note page", "article.note h1", "Holiday ideas")
+
+	p.Run("back to the list", chromedp.Navigate(s.URL+"/notes"), chromedp.WaitVisible(chromedp.CSS("#note-q")))
+	p.WaitText("count", "#note-count", "2 notes")
+	p.WaitReady("search box ready", "#note-q")
+	p.Run("search", chromedp.SendKeys(chromedp.CSS("#note-q"), "shop"))
+	p.WaitText("count follows the search", "#note-count", "1 note")
+	if rows := p.Text("#note-rows"); strings.Contains(rows, "Holiday") || !strings.Contains(rows, "Shopping") {
+		t.Errorf("search results: %q", rows)
+	}
+	if loc := p.Location(); !strings.HasSuffix(loc, "/notes?q=shop") {
+		t.Errorf("search did not update the URL: %s", loc)
+	}
+
+	p.Click("edit inline", "#note-rows a.button.secondary")
+	p.WaitReady("inline form", "#note-rows form")
+	p.Run("clear the title", chromedp.Clear(chromedp.CSS("#note-rows #field-title")))
+	p.Click("save empty", "#note-rows button[type=submit]")
+	p.WaitText("inline error", "#note-rows", "Title is required.")
+	p.Run("new title", chromedp.SendKeys(chromedp.CSS("#note-rows #field-title"), "Weekly shopping"))
+	p.Click("save", "#note-rows button[type=submit]")
+	p.WaitText("row updated", "#note-rows", "Weekly shopping")
+	p.WaitText("saved flash", "#flashes", "Note saved.")
+
+	p.Click("delete", "#note-rows form.inline button")
+	p.WaitText("deleted flash", "#flashes", "deleted.")
+	p.WaitText("count after delete", "#note-count", "1 note")
+	p.Run("row gone", chromedp.WaitNotPresent(chromedp.CSS("#note-rows a.note-title")))
+
+	p.Click("log out at the end", "#nav-logout")
+	p.WaitText("logged out at the end", "#nav-login", "Log in")
+	p.Expect(regexp.MustCompile(`422|Unprocessable`))
+	p.CheckNoErrors("notes flow")
 }

@@ -60,6 +60,7 @@ func New(cfg *config.Config, adminPassword string, opts ...trellis.Option) (*tre
 		_ = app.Close(context.Background())
 		return nil, err
 	}
+	(&notes{app: app, db: app.DB}).routes(app)
 	app.Get("/", d.index)
 	app.Get("/about", d.about)
 	app.Post("/counter", d.increment)

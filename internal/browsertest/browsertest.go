@@ -271,3 +271,16 @@ func (d *Dialogs) Messages() []string {
 	defer d.mu.Unlock()
 	return append([]string(nil), d.messages...)
 }
+
+// Value returns the current value of the form control matching selector.
+func (p *Page) Value(selector string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.Ctx, 5*time.Second)
+	defer cancel()
+	js := `(() => { const el = document.querySelector(` + jsString(selector) + `); return el ? el.value : ""; })()`
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		p.t.Fatalf("reading %s: %v", selector, err)
+	}
+	return v
+}
