@@ -321,8 +321,7 @@ func TestRegistrationValidation(t *testing.T) {
 			if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Body, c.msg) {
 				t.Fatalf("%d %s", res.StatusCode, res.Body)
 			}
-			if !strings.Contains(res.Body, `id="field-`+c.field+`" name="`+c.field+`"`) ||
-				!strings.Contains(res.Body, `aria-describedby="field-`+c.field+`-error"`) {
+			if !regexp.MustCompile(`<input[^>]*aria-describedby="field-`+c.field+`-error[^>]*id="field-`+c.field+`"`).MatchString(res.Body) {
 				t.Errorf("error not tied to the %s input", c.field)
 			}
 			if pw := c.form.Get("password"); pw != "" && strings.Contains(res.Body, `value="`+pw+`"`) {

@@ -4,12 +4,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
+	"github.com/trellis-go/trellis/form"
 	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/ratelimit"
 	"github.com/trellis-go/trellis/render"
@@ -90,24 +91,27 @@ func (a *Auth) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	f := ui.AuthForm{Next: next, Registration: a.opts.Registration}
-	a.opts.Render.View(w, r, render.View{Title: "Log in", Content: ui.LoginPage(f), Partial: ui.LoginPage(f)})
+	f := form.NewForm(url.Values{"next": {next}})
+	a.opts.Render.Page(w, r, "Log in", ui.LoginPage(f, a.opts.Registration))
 }
 
 func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
-	f := ui.AuthForm{Email: email, Next: SafeNext(r.PostFormValue("next")), Errors: map[string]string{}, Registration: a.opts.Registration}
+	f := form.NewForm(url.Values{"email": {email}, "next": {SafeNext(r.PostFormValue("next"))}})
+	loginView := func(f *form.Form) render.View {
+		return render.View{Title: "Log in", Content: ui.LoginPage(f, a.opts.Registration), Partial: ui.LoginForm(f)}
+	}
 	if msg := ValidateEmail(NormalizeEmail(email)); msg != "" {
-		f.Errors["email"] = msg
+		f.AddError("email", msg)
 	}
 	if password == "" {
-		f.Errors["password"] = "Password is required."
+		f.AddError("password", "Password is required.")
 	} else if utf8.RuneCountInString(password) > MaxPasswordLength {
-		f.Errors["password"] = invalidLogin
+		f.AddError("password", invalidLogin)
 	}
-	if len(f.Errors) > 0 {
-		a.formError(w, r, "Log in", ui.LoginPage(f), ui.LoginForm(f))
+	if !f.Valid() {
+		a.invalid(w, r, f, loginView)
 		return
 	}
 	if a.opts.Limiter != nil && a.opts.LoginRate.Limit > 0 {
@@ -137,8 +141,8 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		a.opts.Logger.InfoContext(ctx, "login failed", slog.String("client_ip", middleware.ClientIPFrom(r).String()))
-		f.Error = invalidLogin
-		a.formError(w, r, "Log in", ui.LoginPage(f), ui.LoginForm(f))
+		f.AddFormError(invalidLogin)
+		a.invalid(w, r, f, loginView)
 		return
 	}
 	if rehash {
@@ -154,7 +158,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	}
 	a.opts.Logger.InfoContext(ctx, "login", slog.Int64("user_id", u.ID), slog.String("client_ip", middleware.ClientIPFrom(r).String()))
 	a.opts.Sessions.Flash(ctx, session.Success, "Welcome back, "+u.DisplayName()+".")
-	render.Redirect(w, r, f.Next)
+	render.Redirect(w, r, f.Value("next"))
 }
 
 func (a *Auth) registerPage(w http.ResponseWriter, r *http.Request) {
@@ -162,7 +166,7 @@ func (a *Auth) registerPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	a.opts.Render.Page(w, r, "Create an account", ui.RegisterPage(ui.AuthForm{}))
+	a.opts.Render.Page(w, r, "Create an account", ui.RegisterPage(form.NewForm(nil)))
 }
 
 func (a *Auth) register(w http.ResponseWriter, r *http.Request) {
@@ -170,20 +174,23 @@ func (a *Auth) register(w http.ResponseWriter, r *http.Request) {
 	email := NormalizeEmail(r.PostFormValue("email"))
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	password, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	f := ui.AuthForm{Email: email, Name: name, Errors: map[string]string{}}
-	if msg := ValidateEmail(email); msg != "" {
-		f.Errors["email"] = msg
+	f := form.NewForm(url.Values{"email": {email}, "name": {name}})
+	registerView := func(f *form.Form) render.View {
+		return render.View{Title: "Create an account", Content: ui.RegisterPage(f), Partial: ui.RegisterForm(f)}
 	}
-	if utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name) {
-		f.Errors["name"] = "Name must be at most 100 characters."
+	if msg := ValidateEmail(email); msg != "" {
+		f.AddError("email", msg)
+	}
+	if utf8.RuneCountInString(name) > 100 {
+		f.AddError("name", "Name must be at most 100 characters.")
 	}
 	if msg := ValidatePassword(password); msg != "" {
-		f.Errors["password"] = msg
+		f.AddError("password", msg)
 	} else if confirm != password {
-		f.Errors["password_confirm"] = "The passwords do not match."
+		f.AddError("password_confirm", "The passwords do not match.")
 	}
-	if len(f.Errors) > 0 {
-		a.formError(w, r, "Create an account", ui.RegisterPage(f), ui.RegisterForm(f))
+	if !f.Valid() {
+		a.invalid(w, r, f, registerView)
 		return
 	}
 	// Hash before checking for a duplicate, so both outcomes take as long.
@@ -194,8 +201,8 @@ func (a *Auth) register(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := a.Users.Create(ctx, email, name, hash)
 	if errors.Is(err, ErrEmailTaken) {
-		f.Errors["email"] = "This email cannot be used to register. If it is yours, log in instead."
-		a.formError(w, r, "Create an account", ui.RegisterPage(f), ui.RegisterForm(f))
+		f.AddError("email", "This email cannot be used to register. If it is yours, log in instead.")
+		a.invalid(w, r, f, registerView)
 		return
 	}
 	if err != nil {
@@ -231,17 +238,19 @@ func (a *Auth) hashFailed(w http.ResponseWriter, r *http.Request, err error) {
 	a.opts.Render.Error(w, r, err)
 }
 
-// formError answers 422 with the form: the fragment for htmx, the page for
+// invalid answers 422 with the form: the fragment for htmx, the page for
 // browsers.
-func (a *Auth) formError(w http.ResponseWriter, r *http.Request, title string, page, form templ.Component) {
-	a.opts.Render.View(w, r, render.View{Status: http.StatusUnprocessableEntity, Title: title, Content: page, Partial: form})
+func (a *Auth) invalid(w http.ResponseWriter, r *http.Request, f *form.Form, view func(*form.Form) render.View) {
+	v := view(f)
+	v.Status = http.StatusUnprocessableEntity
+	a.opts.Render.View(w, r, v)
 }
 
 func (a *Auth) account(w http.ResponseWriter, r *http.Request) {
 	a.renderAccount(w, r, http.StatusOK, "", nil)
 }
 
-func (a *Auth) renderAccount(w http.ResponseWriter, r *http.Request, status int, created string, errs map[string]string) {
+func (a *Auth) renderAccount(w http.ResponseWriter, r *http.Request, status int, created string, token *form.Form) {
 	ctx := r.Context()
 	u := CurrentUser(ctx)
 	tokens, err := a.Tokens.List(ctx, u.ID)
@@ -249,7 +258,11 @@ func (a *Auth) renderAccount(w http.ResponseWriter, r *http.Request, status int,
 		a.opts.Render.Error(w, r, err)
 		return
 	}
-	v := ui.AccountView{Email: u.Email, Name: u.Name, Roles: u.Roles, Since: u.CreatedAt, Created: created, Errors: errs}
+	if token == nil {
+		token = form.NewForm(nil)
+	}
+	v := ui.AccountView{Email: u.Email, Name: u.Name, Roles: u.Roles, Since: u.CreatedAt, Created: created,
+		Password: form.NewForm(nil), Token: token}
 	for _, t := range tokens {
 		v.Tokens = append(v.Tokens, ui.TokenView{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsed: t.LastUsedAt})
 	}
@@ -260,11 +273,11 @@ func (a *Auth) changePassword(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := CurrentUser(ctx)
 	current, password, confirm := r.PostFormValue("current_password"), r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	errs := map[string]string{}
+	f := form.NewForm(nil)
 	if msg := ValidatePassword(password); msg != "" {
-		errs["password"] = msg
+		f.AddError("password", msg)
 	} else if confirm != password {
-		errs["password_confirm"] = "The passwords do not match."
+		f.AddError("password_confirm", "The passwords do not match.")
 	}
 	ok, _, err := a.opts.Hasher.Verify(ctx, current, u.PasswordHash)
 	if err != nil {
@@ -272,11 +285,12 @@ func (a *Auth) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		errs["current_password"] = "The current password is not correct."
+		f.AddError("current_password", "The current password is not correct.")
 	}
-	if len(errs) > 0 {
-		a.opts.Render.View(w, r, render.View{Status: http.StatusUnprocessableEntity, Title: "Your account",
-			Content: ui.PasswordForm(errs), Partial: ui.PasswordForm(errs)})
+	if !f.Valid() {
+		a.invalid(w, r, f, func(f *form.Form) render.View {
+			return render.View{Title: "Your account", Content: ui.PasswordForm(f), Partial: ui.PasswordForm(f)}
+		})
 		return
 	}
 	hash, err := a.opts.Hasher.Hash(ctx, password)
@@ -314,7 +328,9 @@ func (a *Auth) createToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	name := strings.TrimSpace(r.PostFormValue("token_name"))
 	if name == "" || utf8.RuneCountInString(name) > 100 {
-		a.renderAccount(w, r, http.StatusUnprocessableEntity, "", map[string]string{"token_name": "Give the token a name of at most 100 characters."})
+		f := form.NewForm(url.Values{"token_name": {name}})
+		f.AddError("token_name", "Give the token a name of at most 100 characters.")
+		a.renderAccount(w, r, http.StatusUnprocessableEntity, "", f)
 		return
 	}
 	secret, _, err := a.Tokens.Create(ctx, CurrentUser(ctx).ID, name, 0)
