@@ -321,7 +321,7 @@ func TestRegistrationValidation(t *testing.T) {
 			if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.Body, c.msg) {
 				t.Fatalf("%d %s", res.StatusCode, res.Body)
 			}
-			if !regexp.MustCompile(`<input[^>]*aria-describedby="field-`+c.field+`-error[^>]*id="field-`+c.field+`"`).MatchString(res.Body) {
+			if !regexp.MustCompile(`<input[^>]*aria-describedby="field-` + c.field + `-error[^>]*id="field-` + c.field + `"`).MatchString(res.Body) {
 				t.Errorf("error not tied to the %s input", c.field)
 			}
 			if pw := c.form.Get("password"); pw != "" && strings.Contains(res.Body, `value="`+pw+`"`) {
