@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -40,7 +41,9 @@ type Hasher struct {
 	params HashParams
 	slots  chan struct{}
 	wait   time.Duration
-	dummy  string
+
+	dummyOnce sync.Once
+	dummy     string // a real hash to verify unknown accounts against
 }
 
 // NewHasher returns a Hasher. concurrency <= 0 means half the CPUs (at
@@ -49,13 +52,22 @@ func NewHasher(p HashParams, concurrency int) (*Hasher, error) {
 	if concurrency <= 0 {
 		concurrency = max(1, runtime.GOMAXPROCS(0)/2)
 	}
-	h := &Hasher{params: p, slots: make(chan struct{}, concurrency), wait: 10 * time.Second}
-	dummy, err := h.Hash(context.Background(), "trellis-timing-equaliser")
-	if err != nil {
-		return nil, err
+	if p.MemoryKiB == 0 || p.Iterations == 0 || p.Parallelism == 0 {
+		return nil, errors.New("auth: argon2id parameters must be positive")
 	}
-	h.dummy = dummy
-	return h, nil
+	return &Hasher{params: p, slots: make(chan struct{}, concurrency), wait: 10 * time.Second}, nil
+}
+
+// dummyHash is a hash with the configured parameters, made on first use
+// (not at start-up: it costs a hash's time and memory).
+func (h *Hasher) dummyHash() string {
+	h.dummyOnce.Do(func() {
+		salt := make([]byte, 16)
+		_, _ = rand.Read(salt)
+		p := h.params
+		h.dummy = encodePHC(p, salt, argon2.IDKey([]byte("trellis-timing-equaliser"), salt, p.Iterations, p.MemoryKiB, p.Parallelism, 32))
+	})
+	return h.dummy
 }
 
 // ValidatePassword reports a user-facing problem with a new password, or "".
@@ -109,7 +121,7 @@ func (h *Hasher) Verify(ctx context.Context, pw, phc string) (ok, rehash bool, e
 	if perr != nil {
 		// Spend the same time as a real check so unknown accounts are not
 		// distinguishable by timing.
-		p, salt, want, _ = decodePHC(h.dummy)
+		p, salt, want, _ = decodePHC(h.dummyHash())
 	}
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -210,6 +211,9 @@ func seedAdmin(app *trellis.App, password string) error {
 	if _, err := app.Auth.CreateUser(ctx, AdminEmail, "Demo admin", password, auth.RoleAdmin); err != nil {
 		return fmt.Errorf("demo: creating the admin: %w", err)
 	}
+	// Hashing the password took argon2id's 19 MiB; give it back now rather
+	// than when the scavenger gets to it.
+	debug.FreeOSMemory()
 	if generated {
 		fmt.Fprintf(os.Stderr, "\n  Demo admin account created: %s / %s\n  (shown once; set TRELLIS_DEMO_ADMIN_PASSWORD to choose it)\n\n", AdminEmail, password)
 	}
