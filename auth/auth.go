@@ -103,7 +103,7 @@ func Authenticated(ctx context.Context) bool { return CurrentUser(ctx) != nil }
 func (a *Auth) LoadUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		if token, ok := bearerToken(r); ok {
+		if token, ok := middleware.BearerToken(r); ok {
 			u, err := a.Tokens.Authenticate(ctx, token)
 			if err != nil {
 				if !errors.Is(err, ErrNotFound) {
@@ -129,7 +129,6 @@ func (a *Auth) LoadUser(next http.Handler) http.Handler {
 				a.opts.Render.Error(w, r, err)
 				return
 			}
-			csrf.Renew(ctx)
 			next.ServeHTTP(w, r)
 		case err != nil:
 			a.opts.Render.Error(w, r, err)
@@ -139,13 +138,17 @@ func (a *Auth) LoadUser(next http.Handler) http.Handler {
 	})
 }
 
-func bearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	return strings.TrimSpace(token), true
+// requireSession refuses API-token requests: account management (tokens,
+// passwords, sessions) needs a signed-in browser session, so a leaked token
+// cannot mint more tokens or lock its owner out.
+func (a *Auth) requireSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ViaBearer(r.Context()) {
+			render.JSON(w, http.StatusForbidden, map[string]any{"error": "API tokens cannot manage the account; sign in with a browser", "status": http.StatusForbidden})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // RequireUser lets signed-in users through. Others get: htmx requests 401

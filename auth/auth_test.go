@@ -600,8 +600,12 @@ func TestAPITokensFromTheAccountPage(t *testing.T) {
 		t.Error("token secret shown again")
 	}
 	api := e.visitor()
-	if res := api.Get("/account", trellistest.Header("Authorization", "Bearer "+m[1])); res.StatusCode != 200 {
+	// A token authenticates API calls but cannot manage the account.
+	if res := api.Get("/account", trellistest.Header("Authorization", "Bearer "+m[1])); res.StatusCode != 403 {
 		t.Fatalf("bearer GET /account: %d", res.StatusCode)
+	}
+	if res := api.PostForm("/account/tokens", form("token_name", "more"), trellistest.NoCSRF(), trellistest.Header("Authorization", "bearer "+m[1])); res.StatusCode != 403 {
+		t.Fatalf("bearer token minting: %d", res.StatusCode)
 	}
 	id := regexp.MustCompile(`/account/tokens/(\d+)/revoke`).FindStringSubmatch(e.Get("/account").Body)
 	if id == nil {
@@ -613,8 +617,18 @@ func TestAPITokensFromTheAccountPage(t *testing.T) {
 		t.Errorf("revoking another user's token: %d", res.StatusCode)
 	}
 	e.PostForm("/account/tokens/"+id[1]+"/revoke", nil)
-	if res := api.Get("/account", trellistest.Header("Authorization", "Bearer "+m[1]), trellistest.Header("Accept", "application/json")); res.StatusCode != 401 {
+	if res := api.Get("/", trellistest.Header("Authorization", "Bearer "+m[1]), trellistest.Header("Accept", "application/json")); res.StatusCode != 401 {
 		t.Errorf("revoked token still works: %d", res.StatusCode)
+	}
+	// Changing the password revokes every token.
+	res = e.PostForm("/account/tokens", form("token_name", "second"))
+	second := regexp.MustCompile(`<code id="new-token">(trl_[a-z0-9]+)</code>`).FindStringSubmatch(res.Body)[1]
+	if res := api.Get("/", trellistest.Header("Authorization", "Bearer "+second)); res.StatusCode != 200 {
+		t.Fatalf("second token: %d", res.StatusCode)
+	}
+	e.PostForm("/account/password", form("current_password", "hal password", "password", "hal password 2", "password_confirm", "hal password 2"))
+	if res := api.Get("/", trellistest.Header("Authorization", "Bearer "+second)); res.StatusCode != 401 {
+		t.Errorf("token survived a password change: %d", res.StatusCode)
 	}
 }
 

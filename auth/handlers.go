@@ -37,7 +37,7 @@ func (a *Auth) Routes(r chi.Router) {
 	r.With(a.limit("login-ip", a.opts.LoginRate, ipKey)).Post("/login", a.login)
 	r.Post("/logout", a.logout)
 	r.Group(func(r chi.Router) {
-		r.Use(a.RequireUser)
+		r.Use(a.RequireUser, a.requireSession)
 		r.Get("/account", a.account)
 		r.With(a.limit("password", a.opts.PasswordRate, userKeyFunc)).Post("/account/password", a.changePassword)
 		r.Post("/account/sessions/revoke", a.revokeSessions)
@@ -52,7 +52,17 @@ func (a *Auth) Routes(r chi.Router) {
 	})
 }
 
-func ipKey(r *http.Request) string { return middleware.ClientIPFrom(r).String() }
+// ipKey limits by client address, IPv6 clients by their /64 (one host
+// usually owns the whole prefix, so single addresses are free to rotate).
+func ipKey(r *http.Request) string {
+	ip := middleware.ClientIPFrom(r)
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
+}
 
 func userKeyFunc(r *http.Request) string {
 	if u := CurrentUser(r.Context()); u != nil {
@@ -302,13 +312,17 @@ func (a *Auth) changePassword(w http.ResponseWriter, r *http.Request) {
 		a.opts.Render.Error(w, r, err)
 		return
 	}
-	// A new password ends every other session.
+	// A new password ends every other session and every API token.
+	if err := a.Tokens.RevokeAll(ctx, u.ID); err != nil {
+		a.opts.Render.Error(w, r, err)
+		return
+	}
 	if err := a.RevokeOtherSessions(ctx, u); err != nil {
 		a.opts.Render.Error(w, r, err)
 		return
 	}
 	a.opts.Logger.InfoContext(ctx, "password changed", slog.Int64("user_id", u.ID))
-	a.opts.Sessions.Flash(ctx, session.Success, "Password changed. Other sessions were logged out.")
+	a.opts.Sessions.Flash(ctx, session.Success, "Password changed. Other sessions were logged out and API tokens revoked.")
 	render.Redirect(w, r, "/account")
 }
 

@@ -100,6 +100,14 @@ func (t *Tokens) Revoke(ctx context.Context, userID, tokenID int64) error {
 	return nil
 }
 
+// RevokeAll deletes every token of the user.
+func (t *Tokens) RevokeAll(ctx context.Context, userID int64) error {
+	if _, err := t.db.SQL.ExecContext(ctx, t.db.Rebind(`DELETE FROM api_tokens WHERE user_id = ?`), userID); err != nil {
+		return fmt.Errorf("auth: revoking API tokens: %w", err)
+	}
+	return nil
+}
+
 // Authenticate returns the user owning an unexpired token, or ErrNotFound.
 func (t *Tokens) Authenticate(ctx context.Context, secret string) (*User, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 128 {

@@ -30,7 +30,8 @@ import (
 	"github.com/trellis-go/trellis/session"
 )
 
-// Names of the token's form field and header, and of the visitor cookie.
+// Names of the token's form field and header, and of the visitor cookie
+// ("__Host-trellis_csrf" when cookies are Secure).
 const (
 	FieldName  = "csrf_token"
 	HeaderName = "X-CSRF-Token"
@@ -159,7 +160,7 @@ func (p *Protector) secrets(r *http.Request) (sessionSecret, cookieSecret []byte
 	if b := p.opts.Sessions.GetBytes(r.Context(), sessionKey); len(b) == secretLen {
 		sessionSecret = b
 	}
-	if c, err := r.Cookie(CookieName); err == nil {
+	if c, err := r.Cookie(p.cookieName()); err == nil {
 		if b, err := base64.RawURLEncoding.DecodeString(c.Value); err == nil && len(b) == secretLen {
 			cookieSecret = b
 		}
@@ -191,7 +192,7 @@ func (p *Protector) store(ctx context.Context, w http.ResponseWriter, secret []b
 
 func (p *Protector) setCookie(w http.ResponseWriter, secret []byte) {
 	http.SetCookie(w, &http.Cookie{
-		Name:     CookieName,
+		Name:     p.cookieName(),
 		Value:    base64.RawURLEncoding.EncodeToString(secret),
 		Path:     "/",
 		HttpOnly: true,
@@ -200,12 +201,22 @@ func (p *Protector) setCookie(w http.ResponseWriter, secret []byte) {
 	})
 }
 
+// cookieName is the visitor cookie's name: with the __Host- prefix when
+// the cookie is Secure, so a subdomain cannot set or shadow it.
+func (p *Protector) cookieName() string {
+	if p.opts.SecureCookie {
+		return "__Host-" + CookieName
+	}
+	return CookieName
+}
+
 func (p *Protector) exempt(r *http.Request) bool {
-	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+	if _, ok := middleware.BearerToken(r); ok {
 		return true
 	}
 	for _, prefix := range p.opts.ExemptPaths {
-		if strings.HasPrefix(r.URL.Path, prefix) {
+		base := strings.TrimSuffix(prefix, "/")
+		if r.URL.Path == base || strings.HasPrefix(r.URL.Path, base+"/") {
 			return true
 		}
 	}

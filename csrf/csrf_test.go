@@ -130,9 +130,13 @@ func TestCSRFTokensAreMaskedButStable(t *testing.T) {
 }
 
 func TestCSRFExemptionsAndBearer(t *testing.T) {
-	s, _ := newServer(t)
+	s, app := newServer(t)
+	app.Post("/webhooks-admin", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "accepted") })
 	if res := post(s, "/webhooks/stripe", nil); res.StatusCode != 200 {
 		t.Errorf("exempt webhook: %d", res.StatusCode)
+	}
+	if res := post(s, "/webhooks-admin", nil); res.StatusCode != 403 {
+		t.Errorf("a path that merely starts like the exemption: %d", res.StatusCode)
 	}
 	// A bearer token skips the CSRF check, but must itself be valid.
 	if res := post(s, "/action", nil, trellistest.Header("Authorization", "Bearer trl_bogus"), trellistest.Header("Accept", "application/json")); res.StatusCode != 401 {

@@ -319,15 +319,17 @@ func (e *Engine) Retry(ctx context.Context, id int64) (*Detail, error) {
 }
 
 // RetryAllDead retries every job in the dead letter queue, in batches of
-// 500, and returns how many it retried.
+// 500 walked by id (so a job that fails again meanwhile is not retried
+// twice), and returns how many it retried.
 func (e *Engine) RetryAllDead(ctx context.Context) (int, error) {
 	c, _, err := e.clients()
 	if err != nil {
 		return 0, err
 	}
 	n := 0
+	var last int64
 	for {
-		rows, err := e.db.SQL.QueryContext(ctx, e.db.Rebind(`SELECT id FROM river_job WHERE state = 'discarded' ORDER BY id LIMIT 500`))
+		rows, err := e.db.SQL.QueryContext(ctx, e.db.Rebind(`SELECT id FROM river_job WHERE state = 'discarded' AND id > ? ORDER BY id LIMIT 500`), last)
 		if err != nil {
 			return n, fmt.Errorf("jobs: retrying dead jobs: %w", err)
 		}
@@ -349,6 +351,7 @@ func (e *Engine) RetryAllDead(ctx context.Context) (int, error) {
 				return n, fmt.Errorf("jobs: retrying job %d: %w", id, err)
 			}
 			n++
+			last = id
 		}
 	}
 }

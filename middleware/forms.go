@@ -46,7 +46,13 @@ func Forms(opts FormOptions, onError ErrorFunc) func(http.Handler) http.Handler 
 				next.ServeHTTP(w, r)
 				return
 			}
-			if status, err := parseForm(r, opts); err != nil {
+			status, err := parseForm(r, opts)
+			if r.MultipartForm != nil {
+				// net/http cleans up only the original request's files;
+				// this may be a copy (middleware replaced the context).
+				defer func() { _ = r.MultipartForm.RemoveAll() }()
+			}
+			if err != nil {
 				onError(w, r, status, err)
 				return
 			}

@@ -47,8 +47,10 @@ func Gzip(level int) func(http.Handler) http.Handler {
 	}
 }
 
-// acceptsGzip reports whether an Accept-Encoding value allows gzip.
+// acceptsGzip reports whether an Accept-Encoding value allows gzip; an
+// explicit gzip entry takes precedence over "*".
 func acceptsGzip(ae string) bool {
+	star := false
 	for part := range strings.SplitSeq(ae, ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		coding = strings.TrimSpace(coding)
@@ -61,9 +63,12 @@ func acceptsGzip(ae string) bool {
 				q = f
 			}
 		}
-		return q > 0
+		if coding != "*" {
+			return q > 0
+		}
+		star = q > 0
 	}
-	return false
+	return star
 }
 
 // compressible reports whether a Content-Type is worth compressing.

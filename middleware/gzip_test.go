@@ -139,7 +139,7 @@ func TestGzipFlushStreams(t *testing.T) {
 func TestAcceptsGzip(t *testing.T) {
 	for ae, want := range map[string]bool{
 		"gzip": true, "GZIP": true, "br, gzip;q=0.5": true, "gzip; q=0": false, "gzip;q=0.0": false,
-		"deflate": false, "": false, "*;q=0": false, "x-gzip": false, "identity, *": true,
+		"deflate": false, "": false, "*;q=0": false, "x-gzip": false, "identity, *": true, "*, gzip;q=0": false, "gzip;q=0.5, *;q=0": true,
 	} {
 		if got := acceptsGzip(ae); got != want {
 			t.Errorf("acceptsGzip(%q) = %v", ae, got)

@@ -50,7 +50,7 @@ func (m *Memory) Apply(_ context.Context, token string, set map[string][]byte, d
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sessions[token]
-	if !ok {
+	if !ok || !s.expiry.After(m.now()) {
 		return false, nil
 	}
 	maps.Copy(s.values, set)

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -57,15 +58,78 @@ func New(cfg config.Session, backend Backend, logger *slog.Logger, onError func(
 }
 
 // Middleware loads the session before next runs and saves what changed
-// before the response is written.
+// before the response is written. Nested use (a 404 handler inside a
+// router that already loaded the session) reuses the outer session.
+//
+// When this request's commit found the session gone (destroyed or renewed
+// by a concurrent request) or only skipped an unneeded expiry refresh, the
+// session cookie is left out of the response, so a slow response cannot
+// put a dead token back into the browser.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	inner := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		holder(r.Context()).loaded = true
 		next.ServeHTTP(w, r)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), snapshotKey{}, &snapshot{manager: m})))
+		if s := holder(r.Context()); s != nil && s.manager == m {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s := &snapshot{manager: m}
+		cw := &cookieWriter{ResponseWriter: w, s: s, name: m.Cookie.Name}
+		inner.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), snapshotKey{}, s)))
+		cw.strip()
 	})
+}
+
+// cookieWriter removes a suppressed session cookie before headers go out.
+type cookieWriter struct {
+	http.ResponseWriter
+	s       *snapshot
+	name    string
+	written bool
+}
+
+func (c *cookieWriter) strip() {
+	if c.written || !c.s.suppressCookie {
+		return
+	}
+	h := c.Header()
+	kept := h["Set-Cookie"][:0]
+	for _, v := range h["Set-Cookie"] {
+		if !strings.HasPrefix(v, c.name+"=") {
+			kept = append(kept, v)
+		}
+	}
+	if len(kept) == 0 {
+		h.Del("Set-Cookie")
+	} else {
+		h["Set-Cookie"] = kept
+	}
+}
+
+func (c *cookieWriter) WriteHeader(status int) {
+	c.strip()
+	c.written = true
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *cookieWriter) Write(b []byte) (int, error) {
+	if !c.written {
+		c.WriteHeader(http.StatusOK)
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (c *cookieWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// Flush sends what was written so far.
+func (c *cookieWriter) Flush() {
+	if !c.written {
+		c.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(c.ResponseWriter).Flush()
 }
 
 // FromContext returns the Manager whose middleware loaded the request's

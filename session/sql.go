@@ -31,7 +31,7 @@ func NewSQL(d *db.DB) *SQL {
 			WHERE s.token = ? AND s.expiry > ?`),
 		upsert:   d.Rebind(`INSERT INTO trellis_sessions (token, expiry) VALUES (?, ?) ON CONFLICT (token) DO UPDATE SET expiry = excluded.expiry`),
 		clear:    d.Rebind(`DELETE FROM trellis_session_values WHERE token = ?`),
-		update:   d.Rebind(`UPDATE trellis_sessions SET expiry = ? WHERE token = ?`),
+		update:   d.Rebind(`UPDATE trellis_sessions SET expiry = ? WHERE token = ? AND expiry > ?`),
 		setValue: d.Rebind(`INSERT INTO trellis_session_values (token, key, value) VALUES (?, ?, ?) ON CONFLICT (token, key) DO UPDATE SET value = excluded.value`),
 		delValue: d.Rebind(`DELETE FROM trellis_session_values WHERE token = ? AND key = ?`),
 		del:      d.Rebind(`DELETE FROM trellis_sessions WHERE token = ?`),
@@ -94,7 +94,7 @@ func (s *SQL) Save(ctx context.Context, token string, values map[string][]byte, 
 func (s *SQL) Apply(ctx context.Context, token string, set map[string][]byte, del []string, expiry time.Time) (bool, error) {
 	existed := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q.update, expiry.UnixMilli(), token)
+		res, err := tx.ExecContext(ctx, s.q.update, expiry.UnixMilli(), token, time.Now().UnixMilli())
 		if err != nil {
 			return err
 		}

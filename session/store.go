@@ -33,6 +33,9 @@ type snapshot struct {
 	token   string
 	values  map[string][]byte
 	expiry  time.Time
+	// suppressCookie leaves the session cookie out of the response: the
+	// commit skipped a pointless refresh, or found the session gone.
+	suppressCookie bool
 }
 
 type snapshotKey struct{}
@@ -90,9 +93,15 @@ func (a *adapter) CommitCtx(ctx context.Context, token string, b []byte, expiry 
 		}
 	}
 	if len(set) == 0 && len(del) == 0 && expiry.Sub(s.expiry) < a.touchAfter {
+		s.suppressCookie = true // the browser's cookie is current
 		return nil
 	}
-	_, err = a.backend.Apply(ctx, token, set, del, expiry)
+	existed, err := a.backend.Apply(ctx, token, set, del, expiry)
+	if err == nil && !existed {
+		// Destroyed or renewed by a concurrent request: do not hand the
+		// dead token back to the browser.
+		s.suppressCookie = true
+	}
 	return err
 }
 
