@@ -11,7 +11,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/trellis-go/trellis/auth"
 	"github.com/trellis-go/trellis/csrf"
-	"github.com/trellis-go/trellis/db"
 	"github.com/trellis-go/trellis/health"
 	"github.com/trellis-go/trellis/ratelimit"
 	"github.com/trellis-go/trellis/render"
@@ -43,11 +42,13 @@ func (a *App) setupAccounts() error {
 	default:
 		backend = session.NewSQL(a.DB)
 	}
+	// A session store that fails is unavailable (503), or timed out (504).
 	a.Sessions = session.New(cfg.Session, backend, a.Logger, func(w http.ResponseWriter, r *http.Request, err error) {
-		if render.StatusOf(err) == http.StatusInternalServerError && !db.Unavailable(err) {
-			err = &render.Error{Status: http.StatusServiceUnavailable, Err: err}
+		status := http.StatusServiceUnavailable
+		if render.StatusOf(err) == http.StatusGatewayTimeout {
+			status = http.StatusGatewayTimeout
 		}
-		a.Render.Error(w, r, err)
+		a.Render.Error(w, r, &render.Error{Status: status, Err: err})
 	})
 	janitorCtx, stopJanitor := context.WithCancel(context.Background())
 	go a.Sessions.Janitor(janitorCtx, 10*time.Minute)
@@ -79,7 +80,7 @@ func (a *App) setupAccounts() error {
 		return err
 	}
 	a.Auth = auth.New(auth.Options{
-		DB: a.DB, Sessions: a.Sessions, Render: a.Render, Hasher: hasher, Logger: a.Logger,
+		DB: a.DB, Sessions: a.Sessions, Render: a.Render, Forms: a.Forms, Hasher: hasher, Logger: a.Logger,
 		Limiter: limiter, LoginRate: rates["login"], RegisterRate: rates["register"], PasswordRate: rates["password"],
 		Registration: cfg.Auth.Registration,
 	})

@@ -68,7 +68,6 @@ type App struct {
 	root     *chi.Mux
 	handler  http.Handler
 	shutdown []func(context.Context) error
-	sources  []db.Source
 
 	startOnce sync.Once
 	startErr  error
@@ -205,12 +204,12 @@ func (a *App) openDatabase(appMigrations fs.FS) error {
 		return fmt.Errorf("trellis: %w", err)
 	}
 	a.DB = d
-	a.sources = []db.Source{db.Framework()}
+	sources := []db.Source{db.Framework()}
 	if appMigrations != nil {
-		a.sources = append(a.sources, db.Source{Name: "app", Table: "app_schema_migrations", FS: appMigrations})
+		sources = append(sources, db.Source{Name: "app", Table: "app_schema_migrations", FS: appMigrations})
 	}
 	if a.Config.Database.Migrate {
-		n, err := d.Migrate(ctx, nil, a.sources...)
+		n, err := d.Migrate(ctx, nil, sources...)
 		if err != nil {
 			_ = d.Close()
 			return fmt.Errorf("trellis: applying migrations: %w", err)
@@ -222,10 +221,6 @@ func (a *App) openDatabase(appMigrations fs.FS) error {
 	a.Health.Add(health.Check{Name: "database", Required: true, Func: d.Ping})
 	return nil
 }
-
-// MigrationSources lists the migration sets the app applies, framework
-// first. The CLI's db commands use it.
-func (a *App) MigrationSources() []db.Source { return a.sources }
 
 // routes builds the root router (static files, health, app routes) and wraps
 // it in the default middleware stack.

@@ -49,7 +49,7 @@ func (a *App) metricsHandler() http.Handler {
 	if a.Jobs != nil {
 		reg.MustRegister(a.Jobs)
 	}
-	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: nil})
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	token := a.Config.Metrics.Token
 	if token == "" {
 		return h

@@ -19,6 +19,7 @@ import (
 
 	"github.com/trellis-go/trellis/csrf"
 	"github.com/trellis-go/trellis/db"
+	"github.com/trellis-go/trellis/form"
 	"github.com/trellis-go/trellis/htmx"
 	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/ratelimit"
@@ -37,8 +38,10 @@ type Options struct {
 	DB       *db.DB
 	Sessions *session.Manager
 	Render   *render.Renderer
-	Hasher   *Hasher
-	Logger   *slog.Logger
+	// Forms re-renders invalid forms (422).
+	Forms  *form.Forms
+	Hasher *Hasher
+	Logger *slog.Logger
 	// Limiter enforces the rates below; nil disables rate limiting.
 	Limiter ratelimit.Limiter
 	// LoginRate applies per client IP and, separately, per account.

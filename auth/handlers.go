@@ -121,7 +121,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		f.AddError("password", invalidLogin)
 	}
 	if !f.Valid() {
-		a.invalid(w, r, f, loginView)
+		a.opts.Forms.Invalid(w, r, f, loginView)
 		return
 	}
 	if a.opts.Limiter != nil && a.opts.LoginRate.Limit > 0 {
@@ -152,7 +152,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		a.opts.Logger.InfoContext(ctx, "login failed", slog.String("client_ip", middleware.ClientIPFrom(r).String()))
 		f.AddFormError(invalidLogin)
-		a.invalid(w, r, f, loginView)
+		a.opts.Forms.Invalid(w, r, f, loginView)
 		return
 	}
 	if rehash {
@@ -200,7 +200,7 @@ func (a *Auth) register(w http.ResponseWriter, r *http.Request) {
 		f.AddError("password_confirm", "The passwords do not match.")
 	}
 	if !f.Valid() {
-		a.invalid(w, r, f, registerView)
+		a.opts.Forms.Invalid(w, r, f, registerView)
 		return
 	}
 	// Hash before checking for a duplicate, so both outcomes take as long.
@@ -212,7 +212,7 @@ func (a *Auth) register(w http.ResponseWriter, r *http.Request) {
 	u, err := a.Users.Create(ctx, email, name, hash)
 	if errors.Is(err, ErrEmailTaken) {
 		f.AddError("email", "This email cannot be used to register. If it is yours, log in instead.")
-		a.invalid(w, r, f, registerView)
+		a.opts.Forms.Invalid(w, r, f, registerView)
 		return
 	}
 	if err != nil {
@@ -246,14 +246,6 @@ func (a *Auth) hashFailed(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	a.opts.Render.Error(w, r, err)
-}
-
-// invalid answers 422 with the form: the fragment for htmx, the page for
-// browsers.
-func (a *Auth) invalid(w http.ResponseWriter, r *http.Request, f *form.Form, view func(*form.Form) render.View) {
-	v := view(f)
-	v.Status = http.StatusUnprocessableEntity
-	a.opts.Render.View(w, r, v)
 }
 
 func (a *Auth) account(w http.ResponseWriter, r *http.Request) {
@@ -298,7 +290,7 @@ func (a *Auth) changePassword(w http.ResponseWriter, r *http.Request) {
 		f.AddError("current_password", "The current password is not correct.")
 	}
 	if !f.Valid() {
-		a.invalid(w, r, f, func(f *form.Form) render.View {
+		a.opts.Forms.Invalid(w, r, f, func(f *form.Form) render.View {
 			return render.View{Title: "Your account", Content: ui.PasswordForm(f), Partial: ui.PasswordForm(f)}
 		})
 		return

@@ -12,8 +12,3 @@ import "net/http"
 // ErrorFunc writes an error response for status; err carries detail for the
 // log and is never shown to the client for 5xx statuses.
 type ErrorFunc func(w http.ResponseWriter, r *http.Request, status int, err error)
-
-// PlainError is an ErrorFunc that writes the status text as plain text.
-func PlainError(w http.ResponseWriter, _ *http.Request, status int, _ error) {
-	http.Error(w, http.StatusText(status), status)
-}

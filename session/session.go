@@ -14,7 +14,6 @@ package session
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -169,6 +168,3 @@ func (m *Manager) Janitor(ctx context.Context, interval time.Duration) {
 
 // Backend returns the store behind the manager.
 func (m *Manager) Backend() Backend { return m.backend }
-
-// String describes the manager for logs.
-func (m *Manager) String() string { return fmt.Sprintf("session manager (%T)", m.backend) }

@@ -143,7 +143,7 @@ func jobsDashboardFlow(t *testing.T, browser *browsertest.Browser) {
 	p.Run("open the playground", chromedp.Navigate(s.URL+"/demo/jobs"), chromedp.WaitVisible(chromedp.CSS("#enqueue-form")))
 	enqueue := func(kind, count string) {
 		t.Helper()
-		p.Run("choose "+kind, chromedp.SetValue(chromedp.CSS("#job-kind"), kind), chromedp.SetValue(chromedp.CSS("#job-count"), count))
+		p.Run("choose "+kind, chromedp.SetValue(chromedp.CSS("#field-kind"), kind), chromedp.SetValue(chromedp.CSS("#field-count"), count))
 		p.Click("enqueue "+kind, "#enqueue-form button[type=submit]")
 		p.WaitText("flash for "+kind, "#flashes", "Enqueued "+count+" "+kind)
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/trellis-go/trellis"
 	"github.com/trellis-go/trellis/auth"
 	"github.com/trellis-go/trellis/examples/demo/views"
+	"github.com/trellis-go/trellis/form"
 	"github.com/trellis-go/trellis/htmx"
 	"github.com/trellis-go/trellis/jobs"
 	"github.com/trellis-go/trellis/render"
@@ -87,34 +89,31 @@ func (d *demo) playground(w http.ResponseWriter, r *http.Request) {
 	for i, j := range list.Jobs {
 		rows[i] = views.JobRow{ID: j.ID, Kind: j.Kind, Status: string(j.Status), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts}
 	}
-	page := views.JobsPlayground(rows, u.HasRole(auth.RoleAdmin), map[string]string{})
+	page := views.JobsPlayground(rows, u.HasRole(auth.RoleAdmin), newEnqueueForm())
 	d.app.Render.View(w, r, render.View{Title: "Jobs playground", Content: page, Partial: views.JobRows(rows)})
 }
 
 func (d *demo) enqueue(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := auth.CurrentUser(ctx)
-	kind := r.PostFormValue("kind")
-	count, err := strconv.Atoi(r.PostFormValue("count"))
-	errs := map[string]string{}
-	if err != nil || count < 1 || count > 100 {
-		errs["count"] = "Enter a number from 1 to 100."
+	var in struct {
+		Kind  string `form:"kind" validate:"oneof=succeed fail slow"`
+		Count int    `form:"count" validate:"min=1,max=100" message:"Enter a number from 1 to 100."`
 	}
+	if _, ok := d.app.Forms.Bind(w, r, &in, func(f *form.Form) render.View {
+		return render.View{Title: "Jobs playground", Content: views.JobsPlayground(nil, u.HasRole(auth.RoleAdmin), f), Partial: views.EnqueueForm(f)}
+	}); !ok {
+		return
+	}
+	kind, count := in.Kind, in.Count
 	var newArgs func(i int) jobs.Args
 	switch kind {
 	case "succeed":
 		newArgs = func(i int) jobs.Args { return SucceedArgs{N: i} }
 	case "fail":
 		newArgs = func(i int) jobs.Args { return FailArgs{N: i} }
-	case "slow":
-		newArgs = func(int) jobs.Args { return SlowArgs{Seconds: 30} }
 	default:
-		errs["kind"] = "Choose succeed, fail or slow."
-	}
-	if len(errs) > 0 {
-		d.app.Render.View(w, r, render.View{Status: http.StatusUnprocessableEntity, Title: "Jobs playground",
-			Content: views.JobsPlayground(nil, u.HasRole(auth.RoleAdmin), errs), Partial: views.EnqueueForm(errs)})
-		return
+		newArgs = func(int) jobs.Args { return SlowArgs{Seconds: 30} }
 	}
 	reqs := make([]jobs.Request, count)
 	for i := range reqs {
@@ -127,8 +126,12 @@ func (d *demo) enqueue(w http.ResponseWriter, r *http.Request) {
 	d.app.Sessions.Flash(ctx, session.Success, fmt.Sprintf("Enqueued %d %s job(s).", count, kind))
 	if htmx.IsRequest(r) {
 		_ = htmx.Trigger(w, "jobs-enqueued", nil)
-		d.app.Render.Fragment(w, r, http.StatusOK, views.EnqueueForm(nil))
+		d.app.Render.Fragment(w, r, http.StatusOK, views.EnqueueForm(newEnqueueForm()))
 		return
 	}
 	http.Redirect(w, r, "/demo/jobs", http.StatusSeeOther)
+}
+
+func newEnqueueForm() *form.Form {
+	return form.NewForm(url.Values{"kind": {"succeed"}, "count": {"1"}})
 }

@@ -1,12 +1,18 @@
 package demo_test
 
 import (
+	"context"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/trellis-go/trellis"
+	"github.com/trellis-go/trellis/examples/demo"
 	"github.com/trellis-go/trellis/trellistest"
 )
 
@@ -257,5 +263,48 @@ func TestMalformedFormBodies(t *testing.T) {
 	res := u.Do("POST", "/notes", strings.NewReader("--x\r\nbroken"), trellistest.Header("Content-Type", "multipart/form-data; boundary=x"))
 	if res.StatusCode != 400 {
 		t.Errorf("broken multipart: %d", res.StatusCode)
+	}
+}
+
+func TestJobsPlaygroundValidates(t *testing.T) {
+	s := newDemo(t, false)
+	u := signedIn(t, s, "player@example.com")
+	for _, bad := range []url.Values{{"kind": {"explode"}, "count": {"1"}}, {"kind": {"succeed"}, "count": {"0"}}, {"kind": {"fail"}, "count": {"x"}}} {
+		res := u.PostForm("/demo/jobs", bad, trellistest.HTMX("enqueue-form"))
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.HasPrefix(res.Body, `<form id="enqueue-form"`) {
+			t.Errorf("%v: %d %.120s", bad, res.StatusCode, res.Body)
+		}
+	}
+	res := u.PostForm("/demo/jobs", url.Values{"kind": {"succeed"}, "count": {"3"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("enqueue: %d", res.StatusCode)
+	}
+	if page := u.Get("/demo/jobs"); !strings.Contains(page.Body, "Enqueued 3 succeed job(s).") || strings.Count(page.Body, "demo_succeed") != 3 {
+		t.Errorf("playground after enqueue: %.400s", page.Body)
+	}
+}
+
+func TestMultipartUploadsLeaveNoTempFiles(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	cfg := trellistest.Config(t)
+	cfg.Server.MaxBodyBytes = 20 << 20
+	app, err := demo.New(cfg, adminPassword, trellis.WithLogOutput(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = app.Close(context.Background()) })
+	s := trellistest.NewServer(t, app)
+	var body strings.Builder
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("upload", "big.bin")
+	_, _ = fw.Write([]byte(strings.Repeat("x", 9<<20))) // over the 8 MiB kept in memory
+	_ = mw.Close()
+	res := s.Do("POST", "/nowhere", strings.NewReader(body.String()), trellistest.NoCSRF(), trellistest.Header("Content-Type", mw.FormDataContentType()))
+	if res.StatusCode == http.StatusInternalServerError {
+		t.Fatalf("upload: %d", res.StatusCode)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "multipart-*")); len(left) > 0 {
+		t.Errorf("temporary upload files left behind: %v", left)
 	}
 }
