@@ -83,6 +83,7 @@ func (a *App) setupAccounts() error {
 		DB: a.DB, Sessions: a.Sessions, Render: a.Render, Forms: a.Forms, Hasher: hasher, Logger: a.Logger,
 		Limiter: limiter, LoginRate: rates["login"], RegisterRate: rates["register"], PasswordRate: rates["password"],
 		Registration: cfg.Auth.Registration,
+		Prefix:       authPrefix(a.opts),
 	})
 
 	a.CSRF, err = csrf.New(csrf.Options{
@@ -106,9 +107,20 @@ func (a *App) setupAccounts() error {
 	return nil
 }
 
+// authPrefix is where the account pages are: their MountAt prefix, or the
+// root when the app mounts its own.
+func authPrefix(o *options) string {
+	if prefix, ok := o.mountedAt(AuthPages); ok {
+		return prefix
+	}
+	return ""
+}
+
 // requestChain is the per-request middleware every app route runs: load
-// the session, then the user, then check CSRF.
+// the session, then the user, then check CSRF, then the app's own
+// middleware.
 func (a *App) requestChain(next http.Handler) http.Handler {
+	next = a.appMiddleware(next)
 	if a.Sessions == nil {
 		return next
 	}
@@ -118,6 +130,7 @@ func (a *App) requestChain(next http.Handler) http.Handler {
 // errorChain is requestChain for the 404 and 405 pages: they show who is
 // signed in and carry a CSRF token, but check nothing.
 func (a *App) errorChain(next http.Handler) http.Handler {
+	next = a.appMiddleware(next)
 	if a.Sessions == nil {
 		return next
 	}

@@ -11,7 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
@@ -32,8 +32,9 @@ import (
 )
 
 // App is a configured Trellis application. Register routes on it (it embeds
-// a chi.Router whose routes run behind the full middleware stack), then call
-// Run. Build one with New.
+// a chi.Router whose routes run behind the full middleware stack), add
+// middleware with Use — in any order, until the app starts serving — then
+// call Run. Build one with New.
 type App struct {
 	chi.Router
 
@@ -65,9 +66,16 @@ type App struct {
 	// Forms decodes, validates and re-renders forms.
 	Forms *form.Forms
 
+	opts     *options
 	root     *chi.Mux
 	handler  http.Handler
+	metrics  http.Handler
 	shutdown []func(context.Context) error
+
+	mu          sync.Mutex
+	middlewares []func(http.Handler) http.Handler
+	frozen      atomic.Bool
+	freezeOnce  sync.Once
 
 	startOnce sync.Once
 	startErr  error
@@ -82,8 +90,23 @@ type options struct {
 	logOutput  io.Writer
 	nav        templ.Component
 	head       templ.Component
+	layout     Layout
 	noDatabase bool
-	noAuth     bool
+	mounts     map[RouteSet]string
+}
+
+// Layout renders a full page around its children: the page content, which
+// it places with { children... }. It must render ui.Head(site) inside
+// <head> (htmx, its configuration, the CSRF meta tag, the stylesheet and
+// scripts with the CSP nonce) and ui.Regions() inside <body> (flash
+// messages and the error region htmx error fragments are swapped into);
+// New checks that it does. ui.Page is the default.
+type Layout func(site *ui.Site, title string) templ.Component
+
+// WithLayout renders every full page — error pages and the built-in
+// account and admin pages included — in the app's own layout.
+func WithLayout(l Layout) Option {
+	return func(o *options) { o.layout = l }
 }
 
 // WithAssets adds an app asset layer; its files override the framework's
@@ -114,29 +137,31 @@ func WithHead(c templ.Component) Option {
 }
 
 // WithoutDatabase builds an app with no database, and therefore no
-// sessions, CSRF tokens or accounts (App.DB is nil).
+// sessions, CSRF tokens, accounts or jobs (App.DB is nil).
 func WithoutDatabase() Option {
 	return func(o *options) { o.noDatabase = true }
 }
 
-// WithoutAuthRoutes keeps sessions, CSRF and App.Auth but does not mount
-// the built-in /login, /register, /logout, /account and role API routes.
-func WithoutAuthRoutes() Option {
-	return func(o *options) { o.noAuth = true }
-}
-
-// New wires an App from cfg: logger, assets, renderer, database (opened and
-// migrated), health checks, router and the default middleware stack. On
-// failure it releases what it opened.
-func New(cfg *config.Config, opts ...Option) (*App, error) {
+// New wires an App from cfg: it validates cfg (the same checks and
+// messages as config.Load), then builds the logger, assets, renderer,
+// database (opened and migrated), sessions, accounts, jobs, health checks
+// and the built-in route sets. Every I/O step takes ctx, so a caller can
+// bound or cancel start-up. On failure New releases what it opened.
+func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) {
 	if cfg == nil {
-		return nil, fmt.Errorf("trellis: New needs a config (use config.Load or config.Default)")
+		return nil, errors.New("trellis: New needs a config (use config.Load or config.Default)")
 	}
-	o := &options{logOutput: os.Stderr}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	o := &options{logOutput: os.Stderr, layout: ui.Page}
 	for _, opt := range opts {
 		opt(o)
 	}
-	a := &App{Config: cfg, Logger: NewLogger(cfg.Logging, o.logOutput)}
+	if err := o.checkMounts(); err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Logger: NewLogger(cfg.Logging, o.logOutput), opts: o}
 
 	var err error
 	layers := append(append([]fs.FS{}, o.assets...), static.FrameworkFS())
@@ -147,10 +172,13 @@ func New(cfg *config.Config, opts ...Option) (*App, error) {
 		return nil, err
 	}
 	a.Site.Nav, a.Site.Head = o.nav, o.head
+	if err := checkLayout(o.layout, a.Site); err != nil {
+		return nil, err
+	}
 	a.Render = render.New(render.Options{
 		Layout: func(title string, content templ.Component) templ.Component {
 			return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-				return ui.Page(a.Site, title).Render(templ.WithChildren(ctx, content), w)
+				return o.layout(a.Site, title).Render(templ.WithChildren(ctx, content), w)
 			})
 		},
 		ErrorPage:     ui.ErrorPage,
@@ -170,35 +198,46 @@ func New(cfg *config.Config, opts ...Option) (*App, error) {
 	a.Health = health.New(cfg.App.Version, cfg.Health.CheckTimeout, a.Logger)
 
 	if !o.noDatabase {
-		if err := a.openDatabase(o.migrations); err != nil {
+		if err := a.openDatabase(ctx, o.migrations); err != nil {
 			return nil, err
 		}
 		if err := a.setupAccounts(); err != nil {
-			_ = a.Close(context.Background())
+			_ = a.Close(context.WithoutCancel(ctx))
 			return nil, err
 		}
-		if err := a.setupJobs(); err != nil {
-			_ = a.Close(context.Background())
+		if err := a.setupJobs(ctx); err != nil {
+			_ = a.Close(context.WithoutCancel(ctx))
 			return nil, err
 		}
 	}
 	a.routes()
-	if a.Auth != nil && !o.noAuth {
-		a.Auth.Routes(a.Router)
-	}
-	if a.Jobs != nil {
-		admin := jobs.NewAdmin(a.Jobs, a.Render, a.Sessions, a.Logger)
-		a.Router.Group(func(r chi.Router) {
-			r.Use(a.Auth.RequireRole(auth.RoleAdmin))
-			admin.Routes(r)
-		})
-	}
+	a.mountBuiltins()
 	return a, nil
 }
 
-func (a *App) openDatabase(appMigrations fs.FS) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// checkLayout renders the layout once and fails when it leaves out the
+// pieces every page needs.
+func checkLayout(l Layout, site *ui.Site) error {
+	if l == nil {
+		return errors.New("trellis: WithLayout: the layout is nil")
+	}
+	var b strings.Builder
+	ctx := templ.WithChildren(context.Background(), templ.NopComponent)
+	if err := l(site, "").Render(ctx, &b); err != nil {
+		return fmt.Errorf("trellis: WithLayout: rendering the layout: %w", err)
+	}
+	for _, need := range []struct{ mark, what string }{
+		{`name="htmx-config"`, "@ui.Head(site) inside <head>"},
+		{`id="trellis-error"`, "@ui.Regions() inside <body>"},
+	} {
+		if !strings.Contains(b.String(), need.mark) {
+			return fmt.Errorf("trellis: WithLayout: the layout does not render %s; add it so pages get htmx, its configuration, CSRF token, flashes and the error region", need.what)
+		}
+	}
+	return nil
+}
+
+func (a *App) openDatabase(ctx context.Context, appMigrations fs.FS) error {
 	d, err := db.Open(ctx, a.Config.Database, a.Config.App.DataDir)
 	if err != nil {
 		return fmt.Errorf("trellis: %w", err)
@@ -222,32 +261,30 @@ func (a *App) openDatabase(appMigrations fs.FS) error {
 	return nil
 }
 
-// routes builds the root router (static files, health, app routes) and wraps
-// it in the default middleware stack.
+// routes builds the root router (static files, health, metrics) and the
+// router app routes are registered on, and wraps the root in the default
+// middleware stack.
 func (a *App) routes() {
 	root := chi.NewRouter()
 	root.Use(chimw.GetHead)
 	// Error pages load the session and user too, so the layout shows
 	// who is signed in.
-	root.NotFound(a.errorChain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notFound := a.errorChain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.Render.Status(w, r, http.StatusNotFound, nil)
-	})).ServeHTTP)
+	}))
+	root.NotFound(notFound.ServeHTTP)
+	notAllowed := a.errorChain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.Render.Status(w, r, http.StatusMethodNotAllowed, nil)
+	}))
 	root.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", strings.Join(allowedMethods(root, r), ", "))
-		a.errorChain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			a.Render.Status(w, r, http.StatusMethodNotAllowed, nil)
-		})).ServeHTTP(w, r)
+		notAllowed.ServeHTTP(w, r)
 	})
-	root.Handle(a.Assets.Prefix()+"*", a.Assets)
-	root.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+	infra := root.With(a.appMiddleware)
+	infra.Handle(a.Assets.Prefix()+"*", a.Assets)
+	infra.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, a.Assets.Path("favicon.svg"), http.StatusMovedPermanently)
 	})
-	root.Get("/health/live", a.Health.Live)
-	root.Get("/health/ready", a.Health.Ready)
-	root.Get("/health", a.Health.Ready)
-	if a.Config.Metrics.Enabled {
-		root.Method(http.MethodGet, a.Config.Metrics.Path, a.metricsHandler())
-	}
 	a.root = root
 	a.Router = root.With(a.requestChain)
 
@@ -290,6 +327,52 @@ func (a *App) routes() {
 	a.handler = h
 }
 
+// Use appends middleware that wraps every route the app serves — its own
+// routes, the built-in route sets, static files, health checks and error
+// pages. On routes with sessions it runs after the session, the current
+// user and the CSRF check are in place, so it can read auth.CurrentUser.
+// Use may be called before or after routes are added, but not once the app
+// has started serving (ServeHTTP, Start, Serve or Run); then it panics,
+// like adding a route twice to an http.ServeMux.
+func (a *App) Use(middlewares ...func(http.Handler) http.Handler) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.frozen.Load() {
+		panic("trellis: App.Use called after the app started serving; add middleware before ServeHTTP, Start, Serve or Run")
+	}
+	a.middlewares = append(a.middlewares, middlewares...)
+}
+
+// freeze fixes the middleware added with Use; it runs when the app starts
+// serving.
+func (a *App) freeze() {
+	a.freezeOnce.Do(func() {
+		a.mu.Lock()
+		a.frozen.Store(true)
+		a.mu.Unlock()
+	})
+}
+
+// appMiddleware applies the middleware added with Use to next. The chain
+// is composed on the first request, once the list is frozen, so routes and
+// middleware can be added in any order.
+func (a *App) appMiddleware(next http.Handler) http.Handler {
+	var (
+		once sync.Once
+		h    http.Handler
+	)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() {
+			a.freeze()
+			h = next
+			for i := len(a.middlewares) - 1; i >= 0; i-- {
+				h = a.middlewares[i](h)
+			}
+		})
+		h.ServeHTTP(w, r)
+	})
+}
+
 // formError answers a form body that could not be read.
 func (a *App) formError(w http.ResponseWriter, r *http.Request, status int, err error) {
 	msg := "The form data could not be read. Reload the page and try again."
@@ -315,8 +398,14 @@ func allowedMethods(mux *chi.Mux, r *http.Request) []string {
 	return allowed
 }
 
-// ServeHTTP serves a request through the full middleware stack.
-func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+// ServeHTTP serves a request through the full middleware stack. The first
+// call fixes the middleware added with Use.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !a.frozen.Load() {
+		a.freeze()
+	}
+	a.handler.ServeHTTP(w, r)
+}
 
 // OnShutdown registers fn to run during graceful shutdown, after the HTTP
 // server has drained and before the database closes. Hooks run in reverse

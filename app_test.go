@@ -67,7 +67,7 @@ func newTestApp(t *testing.T, mutate ...func(*config.Config)) *testApp {
 		m(cfg)
 	}
 	logs := &syncBuffer{}
-	app, err := trellis.New(cfg, trellis.WithLogOutput(logs))
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +408,7 @@ func TestServesTLS(t *testing.T) {
 	certFile, keyFile := writeSelfSignedCert(t, dir)
 	cfg := trellistest.Config(t)
 	cfg.Server.TLSCert, cfg.Server.TLSKey = certFile, keyFile
-	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}

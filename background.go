@@ -14,7 +14,7 @@ import (
 )
 
 // setupJobs builds the job engine and applies River's migrations.
-func (a *App) setupJobs() error {
+func (a *App) setupJobs(ctx context.Context) error {
 	e, err := jobs.New(a.Config.Jobs, a.DB, a.Logger)
 	if err != nil {
 		return fmt.Errorf("trellis: %w", err)
@@ -22,7 +22,7 @@ func (a *App) setupJobs() error {
 	a.Jobs = e
 	a.OnShutdown(e.Stop)
 	if a.Config.Database.Migrate {
-		if err := e.Migrate(context.Background()); err != nil {
+		if err := e.Migrate(ctx); err != nil {
 			return fmt.Errorf("trellis: %w", err)
 		}
 	}
@@ -30,12 +30,17 @@ func (a *App) setupJobs() error {
 }
 
 // Start starts the background components — job workers and schedules —
-// once, after workers are registered. Serve calls it; tests that drive the
-// app through ServeHTTP call it themselves.
+// once, after workers are registered, and fixes the middleware added with
+// Use. Serve calls it; tests that drive the app through ServeHTTP call it
+// themselves. ctx bounds start-up only: jobs keep running until Close.
 func (a *App) Start(ctx context.Context) error {
+	a.freeze()
 	a.startOnce.Do(func() {
 		if a.Jobs != nil {
-			a.startErr = a.Jobs.Start(ctx)
+			// River treats cancellation of its start context as a hard
+			// stop that aborts running jobs; shutdown stops it gracefully
+			// through Close instead.
+			a.startErr = a.Jobs.Start(context.WithoutCancel(ctx))
 		}
 	})
 	return a.startErr

@@ -48,6 +48,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		_ = a.Close(context.Background())
 		return err
 	}
+	if a.metrics != nil && a.Config.Metrics.Addr != "" {
+		stopMetrics, err := a.serveMetrics(ctx)
+		if err != nil {
+			_ = ln.Close()
+			_ = a.Close(context.Background())
+			return err
+		}
+		defer stopMetrics()
+	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"
@@ -87,6 +96,27 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	a.Logger.Info("stopped", slog.Duration("took", time.Since(start)))
 	return serveErr
+}
+
+// serveMetrics serves the metrics endpoint on its own listener
+// (metrics.addr) until the returned function is called.
+func (a *App) serveMetrics(ctx context.Context) (func(), error) {
+	cfg := a.Config
+	ln, err := net.Listen("tcp", cfg.Metrics.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("trellis: listening for metrics on %s (metrics.addr): %w", cfg.Metrics.Addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+cfg.Metrics.Path, a.metrics)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	go func() { _ = srv.Serve(ln) }()
+	a.Logger.Info("serving metrics", slog.String("url", "http://"+displayAddr(ln.Addr())+cfg.Metrics.Path))
+	return func() { _ = srv.Close() }, nil
 }
 
 // displayAddr makes a wildcard listen address clickable in logs.

@@ -34,7 +34,7 @@ func serve(t *testing.T, app *trellis.App) (string, context.CancelFunc, <-chan e
 func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	cfg := trellistest.Config(t)
 	cfg.Server.ShutdownTimeout = 5 * time.Second
-	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 func TestShutdownGracePeriodIsBounded(t *testing.T) {
 	cfg := trellistest.Config(t)
 	cfg.Server.ShutdownTimeout = 200 * time.Millisecond
-	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestShutdownGracePeriodIsBounded(t *testing.T) {
 func TestHealthEndpoints(t *testing.T) {
 	cfg := trellistest.Config(t)
 	cfg.App.Version = "1.2.3"
-	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestHealthEndpoints(t *testing.T) {
 func TestNewFailsClearlyWhenDatabaseUnreachable(t *testing.T) {
 	cfg := trellistest.Config(t)
 	cfg.Database.URL = "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1"
-	_, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	_, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
 	if err == nil || !strings.Contains(err.Error(), "database unreachable") || !strings.Contains(err.Error(), "127.0.0.1") {
 		t.Fatalf("err = %v", err)
 	}
@@ -198,7 +198,7 @@ func TestNewFailsClearlyWhenDatabaseUnreachable(t *testing.T) {
 func TestPostgresDatabase(t *testing.T) {
 	cfg := trellistest.Config(t)
 	cfg.Database.URL = trellistest.PostgresURL(t)
-	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@
 // assets, rendering, health checks and a secure default middleware stack:
 //
 //	cfg, err := config.Load(config.Options{})
-//	app, err := trellis.New(cfg)
+//	app, err := trellis.New(context.Background(), cfg)
 //	app.Get("/", func(w http.ResponseWriter, r *http.Request) {
 //		app.Render.Page(w, r, "Home", views.Home())
 //	})

@@ -25,6 +25,7 @@ import (
 	"github.com/trellis-go/trellis/ratelimit"
 	"github.com/trellis-go/trellis/render"
 	"github.com/trellis-go/trellis/session"
+	"github.com/trellis-go/trellis/ui"
 )
 
 // Session keys auth uses.
@@ -52,8 +53,10 @@ type Options struct {
 	PasswordRate ratelimit.Rate
 	// Registration enables /register.
 	Registration bool
-	// LoginPath is where RequireUser sends visitors; default "/login".
-	LoginPath string
+	// Prefix is where the account pages are mounted ("" for /login,
+	// /register, /logout and /account at the root; "/auth" for
+	// /auth/login and so on). RequireUser sends visitors to its login page.
+	Prefix string
 }
 
 // Auth holds the account machinery. Build it with New, mount its pages
@@ -64,11 +67,11 @@ type Auth struct {
 	Tokens *Tokens
 }
 
+// Paths returns the URLs of the account pages under Options.Prefix.
+func (a *Auth) Paths() ui.AuthPaths { return ui.AuthPaths(a.opts.Prefix) }
+
 // New returns an Auth.
 func New(opts Options) *Auth {
-	if opts.LoginPath == "" {
-		opts.LoginPath = "/login"
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -168,7 +171,7 @@ func (a *Auth) RequireUser(next http.Handler) http.Handler {
 }
 
 func (a *Auth) deny(w http.ResponseWriter, r *http.Request) {
-	login := a.opts.LoginPath + "?next=" + url.QueryEscape(returnPath(r))
+	login := a.Paths().Login() + "?next=" + url.QueryEscape(returnPath(r))
 	switch {
 	case htmx.IsRequest(r):
 		htmx.Redirect(w, login)

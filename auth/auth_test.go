@@ -45,7 +45,7 @@ func newEnv(t *testing.T, store string, mutate ...func(*config.Config)) *env {
 	for _, m := range mutate {
 		m(cfg)
 	}
-	app, err := trellis.New(cfg, trellis.WithLogOutput(testLog(t)))
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(testLog(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,29 +22,37 @@ import (
 // nothing about which accounts exist.
 const invalidLogin = "Invalid email or password."
 
-// Routes mounts the account pages and the role API on r:
+// Routes mounts the account pages on r under Options.Prefix (shown here
+// with the default, none):
 //
 //	GET/POST /register, GET/POST /login, POST /logout,
 //	GET /account, POST /account/password, POST /account/sessions/revoke,
-//	POST /account/tokens, POST /account/tokens/{id}/revoke,
-//	GET/POST /admin/users/{id}/roles, DELETE /admin/users/{id}/roles/{role}
+//	POST /account/tokens, POST /account/tokens/{id}/revoke
 func (a *Auth) Routes(r chi.Router) {
+	p := a.Paths()
 	if a.opts.Registration {
-		r.Get("/register", a.registerPage)
-		r.With(a.limit("register", a.opts.RegisterRate, ipKey)).Post("/register", a.register)
+		r.Get(p.Register(), a.registerPage)
+		r.With(a.limit("register", a.opts.RegisterRate, ipKey)).Post(p.Register(), a.register)
 	}
-	r.Get("/login", a.loginPage)
-	r.With(a.limit("login-ip", a.opts.LoginRate, ipKey)).Post("/login", a.login)
-	r.Post("/logout", a.logout)
+	r.Get(p.Login(), a.loginPage)
+	r.With(a.limit("login-ip", a.opts.LoginRate, ipKey)).Post(p.Login(), a.login)
+	r.Post(p.Logout(), a.logout)
 	r.Group(func(r chi.Router) {
 		r.Use(a.RequireUser, a.requireSession)
-		r.Get("/account", a.account)
-		r.With(a.limit("password", a.opts.PasswordRate, userKeyFunc)).Post("/account/password", a.changePassword)
-		r.Post("/account/sessions/revoke", a.revokeSessions)
-		r.Post("/account/tokens", a.createToken)
-		r.Post("/account/tokens/{id}/revoke", a.revokeToken)
+		r.Get(p.Account(), a.account)
+		r.With(a.limit("password", a.opts.PasswordRate, userKeyFunc)).Post(p.Account()+"/password", a.changePassword)
+		r.Post(p.Account()+"/sessions/revoke", a.revokeSessions)
+		r.Post(p.Account()+"/tokens", a.createToken)
+		r.Post(p.Account()+"/tokens/{id}/revoke", a.revokeToken)
 	})
-	r.Route("/admin/users/{id}/roles", func(r chi.Router) {
+}
+
+// RoleRoutes mounts the role API for admins on r under prefix (the
+// default app mounts it at "/admin/users"):
+//
+//	GET/POST {prefix}/{id}/roles, DELETE {prefix}/{id}/roles/{role}
+func (a *Auth) RoleRoutes(r chi.Router, prefix string) {
+	r.Route(prefix+"/{id}/roles", func(r chi.Router) {
 		r.Use(a.RequireRole(RoleAdmin))
 		r.Get("/", a.listRoles)
 		r.Post("/", a.addRole)
@@ -102,7 +110,7 @@ func (a *Auth) loginPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := form.NewForm(url.Values{"next": {next}})
-	a.opts.Render.Page(w, r, "Log in", ui.LoginPage(f, a.opts.Registration))
+	a.opts.Render.Page(w, r, "Log in", ui.LoginPage(a.Paths(), f, a.opts.Registration))
 }
 
 func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +118,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
 	f := form.NewForm(url.Values{"email": {email}, "next": {SafeNext(r.PostFormValue("next"))}})
 	loginView := func(f *form.Form) render.View {
-		return render.View{Title: "Log in", Content: ui.LoginPage(f, a.opts.Registration), Partial: ui.LoginForm(f)}
+		return render.View{Title: "Log in", Content: ui.LoginPage(a.Paths(), f, a.opts.Registration), Partial: ui.LoginForm(a.Paths(), f)}
 	}
 	if msg := ValidateEmail(NormalizeEmail(email)); msg != "" {
 		f.AddError("email", msg)
@@ -176,7 +184,7 @@ func (a *Auth) registerPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	a.opts.Render.Page(w, r, "Create an account", ui.RegisterPage(form.NewForm(nil)))
+	a.opts.Render.Page(w, r, "Create an account", ui.RegisterPage(a.Paths(), form.NewForm(nil)))
 }
 
 func (a *Auth) register(w http.ResponseWriter, r *http.Request) {
@@ -186,7 +194,7 @@ func (a *Auth) register(w http.ResponseWriter, r *http.Request) {
 	password, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
 	f := form.NewForm(url.Values{"email": {email}, "name": {name}})
 	registerView := func(f *form.Form) render.View {
-		return render.View{Title: "Create an account", Content: ui.RegisterPage(f), Partial: ui.RegisterForm(f)}
+		return render.View{Title: "Create an account", Content: ui.RegisterPage(a.Paths(), f), Partial: ui.RegisterForm(a.Paths(), f)}
 	}
 	if msg := ValidateEmail(email); msg != "" {
 		f.AddError("email", msg)
@@ -263,7 +271,7 @@ func (a *Auth) renderAccount(w http.ResponseWriter, r *http.Request, status int,
 	if token == nil {
 		token = form.NewForm(nil)
 	}
-	v := ui.AccountView{Email: u.Email, Name: u.Name, Roles: u.Roles, Since: u.CreatedAt, Created: created,
+	v := ui.AccountView{Paths: a.Paths(), Email: u.Email, Name: u.Name, Roles: u.Roles, Since: u.CreatedAt, Created: created,
 		Password: form.NewForm(nil), Token: token}
 	for _, t := range tokens {
 		v.Tokens = append(v.Tokens, ui.TokenView{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsed: t.LastUsedAt})
@@ -291,7 +299,7 @@ func (a *Auth) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	if !f.Valid() {
 		a.opts.Forms.Invalid(w, r, f, func(f *form.Form) render.View {
-			return render.View{Title: "Your account", Content: ui.PasswordForm(f), Partial: ui.PasswordForm(f)}
+			return render.View{Title: "Your account", Content: ui.PasswordForm(a.Paths(), f), Partial: ui.PasswordForm(a.Paths(), f)}
 		})
 		return
 	}
@@ -315,7 +323,7 @@ func (a *Auth) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	a.opts.Logger.InfoContext(ctx, "password changed", slog.Int64("user_id", u.ID))
 	a.opts.Sessions.Flash(ctx, session.Success, "Password changed. Other sessions were logged out and API tokens revoked.")
-	render.Redirect(w, r, "/account")
+	render.Redirect(w, r, a.Paths().Account())
 }
 
 func (a *Auth) revokeSessions(w http.ResponseWriter, r *http.Request) {
@@ -327,7 +335,7 @@ func (a *Auth) revokeSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	a.opts.Logger.InfoContext(ctx, "other sessions revoked", slog.Int64("user_id", u.ID))
 	a.opts.Sessions.Flash(ctx, session.Success, "All other sessions were logged out.")
-	render.Redirect(w, r, "/account")
+	render.Redirect(w, r, a.Paths().Account())
 }
 
 func (a *Auth) createToken(w http.ResponseWriter, r *http.Request) {
@@ -363,5 +371,5 @@ func (a *Auth) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.opts.Sessions.Flash(ctx, session.Info, "Token revoked.")
-	render.Redirect(w, r, "/account")
+	render.Redirect(w, r, a.Paths().Account())
 }

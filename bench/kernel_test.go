@@ -32,7 +32,7 @@ func newTrellis(tb testing.TB) *trellis.App {
 	tb.Helper()
 	cfg := config.Default(config.Production)
 	cfg.App.DataDir = tb.TempDir()
-	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard), trellis.WithoutDatabase())
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard), trellis.WithoutDatabase())
 	if err != nil {
 		tb.Fatal(err)
 	}

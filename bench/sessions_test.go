@@ -35,7 +35,7 @@ func sessionApp(tb testing.TB, store string) *trellis.App {
 		cfg.Redis.URL, cfg.Redis.KeyPrefix = trellistest.RedisURL(tb)
 		cfg.Session.Store = "redis"
 	}
-	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestReportLoginFlood(t *testing.T) {
 	}
 	cfg := trellistest.Config(t)
 	cfg.RateLimit.Enabled = false // measure the hashing, not the limiter
-	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestReportLoginTiming(t *testing.T) {
 	}
 	cfg := trellistest.Config(t)
 	cfg.RateLimit.Enabled = false
-	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -278,12 +278,20 @@ type Jobs struct {
 
 // Metrics holds the Prometheus endpoint settings.
 type Metrics struct {
-	// Enabled serves metrics at Path.
+	// Enabled serves metrics at Path. Default true, false in production,
+	// where enabling them needs Token, Addr or AllowPublic.
 	Enabled bool `toml:"enabled"`
 	// Path is where metrics are served.
 	Path string `toml:"path"`
 	// Token, when set, must be sent as "Authorization: Bearer <token>".
 	Token string `toml:"token"`
+	// Addr, when set, serves metrics on their own listener (host:port)
+	// instead of on the app's router, so they can stay on a private
+	// network.
+	Addr string `toml:"addr"`
+	// AllowPublic lets production serve metrics on the app's router
+	// without a token. Off by default: production refuses that.
+	AllowPublic bool `toml:"allow_public"`
 }
 
 // Default returns the built-in defaults for a profile.
@@ -364,6 +372,9 @@ func Default(p Profile) *Config {
 	case Production:
 		c.Server.Addr = ":3000"
 		c.Logging.Format = "json"
+		// Metrics stay off until they are given a token or a private
+		// listener (see Validate).
+		c.Metrics.Enabled = false
 	}
 	return c
 }

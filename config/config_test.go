@@ -170,3 +170,32 @@ func TestEveryKeyCanBeSetFromEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestProductionMetricsNeedTokenOrPrivateListener(t *testing.T) {
+	cfg := Default(Production)
+	if cfg.Metrics.Enabled {
+		t.Fatal("production serves metrics by default")
+	}
+	cfg.Metrics.Enabled = true
+	err := cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), "metrics.enabled") || !strings.Contains(err.Error(), "metrics.token") {
+		t.Fatalf("public metrics in production: got %v, want a metrics.enabled error naming the fix", err)
+	}
+	for name, set := range map[string]func(*Config){
+		"token":        func(c *Config) { c.Metrics.Token = strings.Repeat("t", 32) },
+		"addr":         func(c *Config) { c.Metrics.Addr = "127.0.0.1:9090" },
+		"allow_public": func(c *Config) { c.Metrics.AllowPublic = true },
+	} {
+		c := Default(Production)
+		c.Metrics.Enabled = true
+		set(c)
+		if err := c.Validate(); err != nil {
+			t.Errorf("metrics with %s: %v", name, err)
+		}
+	}
+	c := Default(Development)
+	c.Metrics.Addr = c.Server.Addr
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "metrics.addr") {
+		t.Errorf("metrics.addr equal to server.addr: got %v", err)
+	}
+}

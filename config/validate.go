@@ -94,6 +94,17 @@ func (c *Config) Validate() error {
 	m := c.Metrics
 	v.check(strings.HasPrefix(m.Path, "/") && !strings.ContainsAny(m.Path, " ?#"), "metrics.path", fmt.Sprintf("invalid path %q", m.Path), `use a path such as "/metrics"`)
 	v.check(m.Token == "" || len(m.Token) >= 16, "metrics.token", "is shorter than 16 characters", "use a long random token")
+	if m.Addr != "" {
+		if _, _, err := net.SplitHostPort(m.Addr); err != nil {
+			v.add("metrics.addr", fmt.Sprintf("invalid address %q: %v", m.Addr, err), `use host:port such as "127.0.0.1:9090"`)
+		} else if m.Addr == c.Server.Addr {
+			v.add("metrics.addr", "is the same as server.addr", "use another port, or leave metrics.addr empty to serve metrics on the app's router")
+		}
+	}
+	if c.Profile == Production && m.Enabled && m.Token == "" && m.Addr == "" && !m.AllowPublic {
+		v.add("metrics.enabled", "metrics would be public: production serves them on the app's router without a token",
+			"set metrics.token (scrapers send it as a bearer token), or metrics.addr to serve them on a private listener, or metrics.allow_public = true if a proxy already guards the path")
+	}
 
 	if len(v.errs) > 0 {
 		return v.errs

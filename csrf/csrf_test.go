@@ -23,7 +23,7 @@ func newServer(t *testing.T, mutate ...func(*config.Config)) (*trellistest.Serve
 	for _, m := range mutate {
 		m(cfg)
 	}
-	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}

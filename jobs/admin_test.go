@@ -44,7 +44,7 @@ func newAdminApp(t *testing.T, dialect string) *adminEnv {
 	}
 	cfg.Jobs.PollInterval, cfg.Jobs.FetchCooldown, cfg.Jobs.RetryBase = 50*time.Millisecond, 10*time.Millisecond, 20*time.Millisecond
 	cfg.RateLimit.Enabled = false
-	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestAdminStoreOutage(t *testing.T) {
 	cfg := trellistest.Config(t)
 	cfg.Database.URL = u.String() + "&connect_timeout=2"
 	cfg.Server.RequestTimeout = 2 * time.Second
-	app, err := trellis.New(cfg, trellis.WithLogOutput(io.Discard))
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}

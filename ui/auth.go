@@ -8,8 +8,26 @@ import (
 	"github.com/trellis-go/trellis/session"
 )
 
+// AuthPaths is the prefix the account pages are mounted under ("" for the
+// root); its methods build their URLs.
+type AuthPaths string
+
+// Login is the login page.
+func (p AuthPaths) Login() string { return string(p) + "/login" }
+
+// Register is the registration page.
+func (p AuthPaths) Register() string { return string(p) + "/register" }
+
+// Logout is where the log-out form posts.
+func (p AuthPaths) Logout() string { return string(p) + "/logout" }
+
+// Account is the account page; the account forms post below it.
+func (p AuthPaths) Account() string { return string(p) + "/account" }
+
 // AccountView is what the account page shows.
 type AccountView struct {
+	// Paths locates the account forms.
+	Paths AuthPaths
 	Email   string
 	Name    string
 	Roles   []string
@@ -31,6 +49,6 @@ type TokenView struct {
 
 func flashClass(l session.Level) string { return "flash flash-" + string(l) }
 
-func tokenRevokeURL(id int64) string {
-	return "/account/tokens/" + strconv.FormatInt(id, 10) + "/revoke"
+func tokenRevokeURL(p AuthPaths, id int64) string {
+	return p.Account() + "/tokens/" + strconv.FormatInt(id, 10) + "/revoke"
 }

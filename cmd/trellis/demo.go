@@ -36,7 +36,7 @@ func newDemoCmd() *cobra.Command {
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
-			app, err := demo.New(cfg, os.Getenv("TRELLIS_DEMO_ADMIN_PASSWORD"))
+			app, err := demo.New(cmd.Context(), cfg, os.Getenv("TRELLIS_DEMO_ADMIN_PASSWORD"))
 			if err != nil {
 				return err
 			}

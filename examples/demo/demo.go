@@ -36,7 +36,7 @@ const AdminEmail = "admin@example.com"
 // New builds the demo app on cfg. adminPassword is the password of
 // admin@example.com when that account is created; empty means a random one,
 // printed once to standard error.
-func New(cfg *config.Config, adminPassword string, opts ...trellis.Option) (*trellis.App, error) {
+func New(ctx context.Context, cfg *config.Config, adminPassword string, opts ...trellis.Option) (*trellis.App, error) {
 	migrationsFS, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -48,7 +48,7 @@ func New(cfg *config.Config, adminPassword string, opts ...trellis.Option) (*tre
 			return views.Nav(d.clicks(ctx)).Render(ctx, w)
 		})),
 	}, opts...)
-	app, err := trellis.New(cfg, opts...)
+	app, err := trellis.New(ctx, cfg, opts...)
 	if err != nil {
 		return nil, err
 	}

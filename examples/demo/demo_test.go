@@ -21,7 +21,7 @@ func newDemo(t *testing.T, postgres bool) *trellistest.Server {
 		cfg.Database.URL = trellistest.PostgresURL(t)
 	}
 	cfg.Jobs.RetryBase, cfg.Jobs.PollInterval, cfg.Jobs.FetchCooldown = 50*time.Millisecond, 100*time.Millisecond, 10*time.Millisecond
-	app, err := demo.New(cfg, adminPassword, trellis.WithLogOutput(io.Discard))
+	app, err := demo.New(context.Background(), cfg, adminPassword, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}

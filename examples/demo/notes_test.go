@@ -289,7 +289,7 @@ func TestMultipartUploadsLeaveNoTempFiles(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	cfg := trellistest.Config(t)
 	cfg.Server.MaxBodyBytes = 20 << 20
-	app, err := demo.New(cfg, adminPassword, trellis.WithLogOutput(io.Discard))
+	app, err := demo.New(context.Background(), cfg, adminPassword, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
