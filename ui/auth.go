@@ -27,7 +27,7 @@ func (p AuthPaths) Account() string { return string(p) + "/account" }
 // AccountView is what the account page shows.
 type AccountView struct {
 	// Paths locates the account forms.
-	Paths AuthPaths
+	Paths   AuthPaths
 	Email   string
 	Name    string
 	Roles   []string
