@@ -64,6 +64,7 @@ type Response struct {
 	*http.Response
 	// Body is the whole response body.
 	Body string
+	t    testing.TB
 }
 
 // RequestOption adjusts a request before it is sent.
@@ -159,5 +160,5 @@ func (s *Server) Do(method, path string, body io.Reader, opts ...RequestOption) 
 	if err != nil {
 		s.t.Fatalf("%s %s: reading body: %v", method, path, err)
 	}
-	return &Response{Response: resp, Body: string(b)}
+	return &Response{Response: resp, Body: string(b), t: s.t}
 }
