@@ -104,7 +104,8 @@ type options struct {
 type Layout func(site *ui.Site, title string) templ.Component
 
 // WithLayout renders every full page — error pages and the built-in
-// account and admin pages included — in the app's own layout.
+// account and admin pages included — in the app's own layout. New renders
+// it once, without a request, to check it; a nil layout keeps ui.Page.
 func WithLayout(l Layout) Option {
 	return func(o *options) { o.layout = l }
 }
@@ -154,7 +155,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	o := &options{logOutput: os.Stderr, layout: ui.Page}
+	o := &options{logOutput: os.Stderr}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -171,10 +172,12 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 	if a.Site, err = ui.NewSite(cfg.App.Name, a.Assets, cfg.HTMX); err != nil {
 		return nil, err
 	}
-	a.Site.Nav, a.Site.Head = o.nav, o.head
-	if err := checkLayout(o.layout, a.Site); err != nil {
+	if o.layout == nil {
+		o.layout = ui.Page
+	} else if err := checkLayout(o.layout, a.Site); err != nil {
 		return nil, err
 	}
+	a.Site.Nav, a.Site.Head = o.nav, o.head
 	a.Render = render.New(render.Options{
 		Layout: func(title string, content templ.Component) templ.Component {
 			return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
@@ -215,12 +218,15 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 	return a, nil
 }
 
-// checkLayout renders the layout once and fails when it leaves out the
-// pieces every page needs.
-func checkLayout(l Layout, site *ui.Site) error {
-	if l == nil {
-		return errors.New("trellis: WithLayout: the layout is nil")
-	}
+// checkLayout renders an app's layout once, before the app's navigation
+// and head markup are set and with no request, and fails when it leaves
+// out the pieces every page needs.
+func checkLayout(l Layout, site *ui.Site) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("trellis: WithLayout: rendering the layout without a request panicked: %v", p)
+		}
+	}()
 	var b strings.Builder
 	ctx := templ.WithChildren(context.Background(), templ.NopComponent)
 	if err := l(site, "").Render(ctx, &b); err != nil {

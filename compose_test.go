@@ -184,3 +184,37 @@ func formValues(kv ...string) url.Values {
 	}
 	return v
 }
+
+func TestMetricsTokenAndPrivateListener(t *testing.T) {
+	token := strings.Repeat("s3cret-", 4)
+	ta := trellistest.NewApp(t, nil, trellistest.Configure(func(c *config.Config) { c.Metrics.Token = token }))
+	ta.Get("/metrics").AssertStatus(http.StatusUnauthorized)
+	ta.Get("/metrics", trellistest.Header("Authorization", "Bearer wrong-token-wrong-token")).AssertStatus(http.StatusUnauthorized)
+	ta.Get("/metrics", trellistest.Header("Authorization", "Bearer "+token)).AssertStatus(http.StatusOK).AssertContains("go_goroutines")
+
+	off := trellistest.NewApp(t, nil, trellistest.Options(trellis.Without(trellis.Metrics)))
+	off.Get("/metrics").AssertStatus(http.StatusNotFound)
+
+	cfg := trellistest.Config(t)
+	cfg.Metrics.Addr = trellistest.FreeAddr(t)
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, cancel, done := serve(t, app)
+	if res, err := http.Get(base + "/metrics"); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Errorf("metrics on the app's listener with metrics.addr set: %v %v, want 404", res.StatusCode, err)
+	}
+	res, err := http.Get("http://" + cfg.Metrics.Addr + "/metrics")
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("metrics on metrics.addr: %v %v", res, err)
+	}
+	res.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get("http://" + cfg.Metrics.Addr + "/metrics"); err == nil {
+		t.Error("the metrics listener still answers after shutdown")
+	}
+}

@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"regexp"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/trellis-go/trellis/config"
@@ -172,7 +168,10 @@ of goose SQL files.`,
 		Short: "Create an empty migration for SQLite and PostgreSQL",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			paths, err := createMigration(migrations, args[0], time.Now().UTC())
+			paths, err := db.CreateMigration(migrations, args[0])
+			if errors.Is(err, db.ErrMigrationName) {
+				return usageError{err}
+			}
 			if err != nil {
 				return err
 			}
@@ -183,32 +182,4 @@ of goose SQL files.`,
 		},
 	})
 	return cmd
-}
-
-var migrationName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
-
-// createMigration writes DIR/sqlite/VERSION_NAME.sql and the PostgreSQL
-// twin, versioned by UTC timestamp.
-func createMigration(dir, name string, now time.Time) ([]string, error) {
-	if !migrationName.MatchString(name) {
-		return nil, usageError{fmt.Errorf("migration name %q: use lower-case letters, digits and underscores, starting with a letter", name)}
-	}
-	file := now.Format("20060102150405") + "_" + name + ".sql"
-	body := "-- +goose Up\n-- Write the change here; it runs in a transaction.\n\n-- +goose Down\n-- Write how to undo it.\n"
-	var paths []string
-	for _, dialect := range []string{"sqlite", "postgres"} {
-		d := filepath.Join(dir, dialect)
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, fmt.Errorf("creating %s: %w", d, err)
-		}
-		p := filepath.Join(d, file)
-		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s already exists", p)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", p, err)
-		}
-		paths = append(paths, p)
-	}
-	return paths, nil
 }
