@@ -15,9 +15,9 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			sw := &statusWriter{ResponseWriter: w}
+			var m responseMeter
 			defer func() {
-				status := sw.status
+				status := m.status
 				if status == 0 {
 					// The handler wrote nothing; net/http sends 200.
 					status = http.StatusOK
@@ -30,14 +30,14 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
 					slog.Int("status", status),
-					slog.Int64("bytes", sw.written),
+					slog.Int64("bytes", m.bytes),
 					slog.Duration("duration", time.Since(start)),
 					slog.String("request_id", RequestIDFrom(r.Context())),
 					slog.String("client_ip", ClientIPFrom(r).String()),
 					slog.Bool("htmx", r.Header.Get("HX-Request") == "true"),
 				)
 			}()
-			next.ServeHTTP(sw, r)
+			next.ServeHTTP(meter(w, &m), r)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -14,6 +13,10 @@ func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
 	out := make([]netip.Prefix, 0, len(list))
 	for _, s := range list {
 		if p, err := netip.ParsePrefix(s); err == nil {
+			if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+				// Client addresses are unmapped, so unmap the prefix too.
+				p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+			}
 			out = append(out, p.Masked())
 			continue
 		}
@@ -21,7 +24,8 @@ func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
 		if err != nil {
 			return nil, fmt.Errorf("middleware: trusted proxy %q is neither an IP nor a CIDR", s)
 		}
-		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		a = a.Unmap().WithZone("")
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
 }
@@ -31,6 +35,14 @@ func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
 // X-Forwarded-For is read from the right, skipping trusted proxies, and the
 // first untrusted address is the client. Entries a client could have forged
 // (left of the first untrusted one) are never used.
+//
+// Every X-Forwarded-For line counts, in order, as one list. Entries may be
+// bare addresses, IPv6 addresses in brackets, or either with a port
+// ("[2001:db8::1]:443", "192.0.2.1:8080"); zones ("fe80::1%eth0") are
+// dropped and IPv4-mapped IPv6 addresses become IPv4. Empty entries are
+// skipped. A malformed entry ("unknown", a host name) stops the walk: the
+// nearest trusted hop is then the client, because nothing left of it can
+// be believed.
 func ClientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -46,7 +58,10 @@ func ClientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
 }
 
 // ClientIPFrom returns the client address found by [ClientIP], or the peer
-// address when that middleware did not run.
+// address when that middleware did not run. It is the one place the rest of
+// Trellis (access log, auth, rate-limit keys) gets a client address from.
+// The result is invalid when the peer address cannot be parsed (a Unix
+// socket, for instance).
 func ClientIPFrom(r *http.Request) netip.Addr {
 	if st := stateFrom(r.Context()); st != nil && st.ip.IsValid() {
 		return st.ip
@@ -55,31 +70,33 @@ func ClientIPFrom(r *http.Request) netip.Addr {
 }
 
 func peerAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return a.Unmap()
+	a, _ := parseHop(r.RemoteAddr)
+	return a
 }
 
+// clientIP is the derivation behind [ClientIP].
 func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	peer := peerAddr(r)
 	if !isTrusted(peer, trusted) {
 		return peer
 	}
-	values := r.Header.Values("X-Forwarded-For")
+	values := r.Header["X-Forwarded-For"]
 	for i := len(values) - 1; i >= 0; i-- {
-		hops := strings.Split(values[i], ",")
-		for j := len(hops) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
-			if err != nil {
+		hops := values[i]
+		for hops != "" {
+			var hop string
+			if j := strings.LastIndexByte(hops, ','); j >= 0 {
+				hops, hop = hops[:j], hops[j+1:]
+			} else {
+				hops, hop = "", hops
+			}
+			if strings.TrimSpace(hop) == "" {
+				continue
+			}
+			a, ok := parseHop(hop)
+			if !ok {
 				return peer // malformed chain: do not guess
 			}
-			a = a.Unmap()
 			if !isTrusted(a, trusted) {
 				return a
 			}
@@ -89,7 +106,30 @@ func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	return peer
 }
 
+// parseHop parses one address as found in RemoteAddr or X-Forwarded-For:
+// "192.0.2.1", "192.0.2.1:80", "2001:db8::1", "[2001:db8::1]",
+// "[2001:db8::1]:80", with or without an IPv6 zone. The zone is dropped and
+// an IPv4-mapped address is returned as IPv4.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		if ap, perr := netip.ParseAddrPort(s); perr == nil {
+			a, err = ap.Addr(), nil
+		} else if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
+			a, err = netip.ParseAddr(s[1 : len(s)-1])
+		}
+	}
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap().WithZone(""), true
+}
+
 func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	if !a.IsValid() {
+		return false
+	}
 	for _, p := range trusted {
 		if p.Contains(a) {
 			return true

@@ -15,10 +15,7 @@ import (
 func Recover(logger *slog.Logger, onError ErrorFunc) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			sw, ok := w.(*statusWriter)
-			if !ok {
-				sw = &statusWriter{ResponseWriter: w}
-			}
+			var m responseMeter
 			defer func() {
 				v := recover()
 				if v == nil {
@@ -38,12 +35,12 @@ func Recover(logger *slog.Logger, onError ErrorFunc) func(http.Handler) http.Han
 					slog.Any("panic", err),
 					slog.String("stack", string(debug.Stack())),
 				)
-				if sw.started() {
+				if m.started() {
 					panic(http.ErrAbortHandler)
 				}
 				onError(w, r, http.StatusInternalServerError, fmt.Errorf("panic: %w", err))
 			}()
-			next.ServeHTTP(sw, r)
+			next.ServeHTTP(meter(w, &m), r)
 		})
 	}
 }

@@ -2,10 +2,13 @@ package ratelimit
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/felixge/httpsnoop"
 )
 
 // KeyFunc derives the rate-limit key for a request, such as the client's
@@ -85,9 +88,9 @@ func Middleware(l Limiter, onDenied func(w http.ResponseWriter, r *http.Request,
 					if onError == nil {
 						continue
 					}
-					tw := &writeTracker{ResponseWriter: w}
-					onError(tw, r, err)
-					if tw.wrote {
+					var wrote bool
+					onError(trackWrites(w, &wrote), r, err)
+					if wrote {
 						return
 					}
 					continue
@@ -109,24 +112,27 @@ func Middleware(l Limiter, onDenied func(w http.ResponseWriter, r *http.Request,
 	}
 }
 
-// writeTracker notes whether onError answered the request.
-type writeTracker struct {
-	http.ResponseWriter
-	wrote bool
+// trackWrites returns w wrapped so that *wrote becomes true once anything
+// answers the request (WriteHeader, Write, WriteString, ReadFrom, Flush).
+func trackWrites(w http.ResponseWriter, wrote *bool) http.ResponseWriter {
+	return httpsnoop.Wrap(w, httpsnoop.Hooks{
+		WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
+			return func(code int) { *wrote = true; next(code) }
+		},
+		Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
+			return func(b []byte) (int, error) { *wrote = true; return next(b) }
+		},
+		WriteString: func(next httpsnoop.WriteStringFunc) httpsnoop.WriteStringFunc {
+			return func(s string) (int, error) { *wrote = true; return next(s) }
+		},
+		ReadFrom: func(next httpsnoop.ReadFromFunc) httpsnoop.ReadFromFunc {
+			return func(src io.Reader) (int64, error) { *wrote = true; return next(src) }
+		},
+		Flush: func(next httpsnoop.FlushFunc) httpsnoop.FlushFunc {
+			return func() { *wrote = true; next() }
+		},
+	})
 }
-
-func (t *writeTracker) WriteHeader(code int) {
-	t.wrote = true
-	t.ResponseWriter.WriteHeader(code)
-}
-
-func (t *writeTracker) Write(b []byte) (int, error) {
-	t.wrote = true
-	return t.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (t *writeTracker) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // SetHeaders writes the rate-limit headers of the IETF httpapi draft for
 // one rule's result:

@@ -14,12 +14,14 @@ package session
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/felixge/httpsnoop"
 	"github.com/trellis-go/trellis/config"
 )
 
@@ -75,15 +77,16 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		s := &snapshot{manager: m}
-		cw := &cookieWriter{ResponseWriter: w, s: s, name: m.Cookie.Name}
-		inner.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), snapshotKey{}, s)))
+		cw := &cookieWriter{h: w.Header(), s: s, name: m.Cookie.Name}
+		inner.ServeHTTP(cw.wrap(w), r.WithContext(context.WithValue(r.Context(), snapshotKey{}, s)))
 		cw.strip()
 	})
 }
 
 // cookieWriter removes a suppressed session cookie before headers go out.
+// It watches the response through an httpsnoop wrapper (see wrap).
 type cookieWriter struct {
-	http.ResponseWriter
+	h       http.Header
 	s       *snapshot
 	name    string
 	written bool
@@ -93,7 +96,7 @@ func (c *cookieWriter) strip() {
 	if c.written || !c.s.suppressCookie {
 		return
 	}
-	h := c.Header()
+	h := c.h
 	kept := h["Set-Cookie"][:0]
 	for _, v := range h["Set-Cookie"] {
 		if !strings.HasPrefix(v, c.name+"=") {
@@ -107,28 +110,54 @@ func (c *cookieWriter) strip() {
 	}
 }
 
-func (c *cookieWriter) WriteHeader(status int) {
-	c.strip()
-	c.written = true
-	c.ResponseWriter.WriteHeader(status)
+// start runs before anything that sends the headers.
+func (c *cookieWriter) start() {
+	if !c.written {
+		c.strip()
+		c.written = true
+	}
 }
 
-func (c *cookieWriter) Write(b []byte) (int, error) {
-	if !c.written {
-		c.WriteHeader(http.StatusOK)
-	}
-	return c.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (c *cookieWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
-
-// Flush sends what was written so far.
-func (c *cookieWriter) Flush() {
-	if !c.written {
-		c.WriteHeader(http.StatusOK)
-	}
-	_ = http.NewResponseController(c.ResponseWriter).Flush()
+// wrap returns w with every call that sends headers (WriteHeader, Write,
+// WriteString, ReadFrom, Flush) preceded by start. The wrapper offers
+// exactly the optional interfaces w offers, and Unwrap.
+func (c *cookieWriter) wrap(w http.ResponseWriter) http.ResponseWriter {
+	return httpsnoop.Wrap(w, httpsnoop.Hooks{
+		WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
+			return func(code int) {
+				if code >= 200 {
+					c.start()
+				} else {
+					c.strip() // interim responses send the headers too
+				}
+				next(code)
+			}
+		},
+		Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
+			return func(b []byte) (int, error) {
+				c.start()
+				return next(b)
+			}
+		},
+		WriteString: func(next httpsnoop.WriteStringFunc) httpsnoop.WriteStringFunc {
+			return func(s string) (int, error) {
+				c.start()
+				return next(s)
+			}
+		},
+		ReadFrom: func(next httpsnoop.ReadFromFunc) httpsnoop.ReadFromFunc {
+			return func(src io.Reader) (int64, error) {
+				c.start()
+				return next(src)
+			}
+		},
+		Flush: func(next httpsnoop.FlushFunc) httpsnoop.FlushFunc {
+			return func() {
+				c.start()
+				next()
+			}
+		},
+	})
 }
 
 // FromContext returns the Manager whose middleware loaded the request's

@@ -41,15 +41,24 @@
 //   - A fingerprinted URL with a stale or wrong hash serves the CURRENT
 //     content with "Cache-Control: no-cache", so links baked into old pages
 //     keep working after a deploy but are never cached for a year.
-//   - Every response carries a strong ETag derived from the SHA-256 and
-//     If-None-Match (lists, "*", weak comparison) yields 304 Not Modified.
-//   - If the client accepts gzip (per Accept-Encoding, honouring q=0) and a
-//     gzip variant exists, it is served with "Content-Encoding: gzip" and a
-//     distinct ETag (suffix "-gz"). Files of a compressible type carry
-//     "Vary: Accept-Encoding". If a client refuses identity and gzip is not
-//     available, the identity encoding is served anyway (never 406).
-//   - Range requests are not supported: the Range header is ignored and the
-//     full content is always returned with status 200.
+//   - Every response carries a strong ETag derived from the SHA-256.
+//   - If the client accepts gzip and a gzip variant exists, it is served
+//     with "Content-Encoding: gzip" and a distinct ETag (suffix "-gz").
+//     Whether the client accepts gzip is decided by the same rule the
+//     compression middleware uses (an explicit gzip entry beats "*", q=0 or
+//     a malformed weight refuses, all Accept-Encoding lines count). Files of
+//     a compressible type carry "Vary: Accept-Encoding" (once, even when a
+//     compression middleware in front already added it). If a client
+//     refuses identity and gzip is not available, the identity encoding is
+//     served anyway (never 406).
+//   - The bytes of the chosen encoding are served by http.ServeContent:
+//     If-None-Match (lists, "*", weak comparison) yields 304 Not Modified,
+//     If-Match failures 412, Range requests 206 (several ranges as
+//     multipart/byteranges) or 416 when unsatisfiable, and If-Range with a
+//     stale ETag the full 200. Ranges of the gzip variant are ranges of the
+//     gzip bytes, under that variant's own ETag. HEAD sends the headers of
+//     the GET. There is no Last-Modified: embedded files have no dates, and
+//     the content-derived ETag is the validator.
 //   - Unknown names, directories and suspicious paths ("..", ".", empty
 //     elements, backslashes, NUL bytes, absolute paths, anything
 //     fs.ValidPath rejects) yield 404.
@@ -74,6 +83,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/trellis-go/trellis/internal/negotiate"
 )
 
 // DefaultPrefix is the URL prefix used by New.
@@ -117,11 +129,10 @@ type asset struct {
 	gz           []byte // nil if no (smaller) gzip variant exists
 	compressible bool
 
-	contentType   []string
-	contentLength []string
-	gzLength      []string
-	etag          []string // `"<hex>"`
-	gzEtag        []string // `"<hex>-gz"`
+	contentType []string
+	gzLength    []string // Content-Length of gz
+	etag        []string // `"<hex>"`
+	gzEtag      []string // `"<hex>-gz"`
 }
 
 // Shared, read-only header values.
@@ -212,14 +223,13 @@ func newAsset(name string, body []byte) (*asset, error) {
 	hexSum := hex.EncodeToString(sum[:])
 	ctype := contentType(name)
 	a := &asset{
-		name:          name,
-		fingerprint:   fingerprintName(name, hexSum[:fingerprintLen]),
-		body:          body,
-		compressible:  compressible(ctype),
-		contentType:   []string{ctype},
-		contentLength: []string{strconv.Itoa(len(body))},
-		etag:          []string{`"` + hexSum[:etagLen] + `"`},
-		gzEtag:        []string{`"` + hexSum[:etagLen] + `-gz"`},
+		name:         name,
+		fingerprint:  fingerprintName(name, hexSum[:fingerprintLen]),
+		body:         body,
+		compressible: compressible(ctype),
+		contentType:  []string{ctype},
+		etag:         []string{`"` + hexSum[:etagLen] + `"`},
+		gzEtag:       []string{`"` + hexSum[:etagLen] + `-gz"`},
 	}
 	if a.compressible && len(body) > 0 {
 		gz, err := gzipBytes(body)
@@ -410,32 +420,50 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if as.compressible {
 		if v := h["Vary"]; len(v) == 0 {
 			h["Vary"] = hdrVary
-		} else {
+		} else if !varyHasAcceptEncoding(v) {
 			h["Vary"] = append(v, hdrVary[0])
 		}
 	}
 
-	body, etag, length := as.body, as.etag, as.contentLength
-	useGzip := as.gz != nil && acceptsGzip(r.Header["Accept-Encoding"])
+	body, etag := as.body, as.etag
+	useGzip := as.gz != nil && negotiate.AcceptsGzip(r.Header)
 	if useGzip {
-		body, etag, length = as.gz, as.gzEtag, as.gzLength
+		body, etag = as.gz, as.gzEtag
+		h["Content-Encoding"] = hdrGzip
+		// ServeContent leaves Content-Length out when Content-Encoding is
+		// set. The gzip bytes are fixed, so give it for every answer that
+		// can only be the whole variant: no Range, and no precondition that
+		// could fail with an empty 412 (a 304 drops the header itself).
+		if len(r.Header["Range"]) == 0 && len(r.Header["If-Match"]) == 0 && len(r.Header["If-Unmodified-Since"]) == 0 {
+			h["Content-Length"] = as.gzLength
+		}
 	}
 	h["Etag"] = etag
-
-	if inm := r.Header["If-None-Match"]; len(inm) > 0 && etagMatch(inm, etag[0]) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-
 	h["Content-Type"] = as.contentType
-	h["Content-Length"] = length
-	if useGzip {
-		h["Content-Encoding"] = hdrGzip
+	// ServeContent reads only the first line of a list header; several
+	// lines mean the same as one comma-separated line (RFC 9110 §5.3).
+	for _, k := range [...]string{"If-None-Match", "If-Match"} {
+		if v := r.Header[k]; len(v) > 1 {
+			r.Header[k] = []string{strings.Join(v, ", ")}
+		}
 	}
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
+	// ServeContent answers conditional requests (If-None-Match, If-Match,
+	// If-Range against the ETag), ranges (206, multipart/byteranges, 416)
+	// and HEAD over the bytes of the chosen encoding.
+	http.ServeContent(w, r, as.name, time.Time{}, bytes.NewReader(body))
+}
+
+// varyHasAcceptEncoding reports whether a Vary header already lists
+// Accept-Encoding (compression middleware in front may have added it).
+func varyHasAcceptEncoding(v []string) bool {
+	for _, line := range v {
+		for tok := range strings.SplitSeq(line, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "Accept-Encoding") {
+				return true
+			}
+		}
 	}
+	return false
 }
 
 // validName reports whether a request-derived asset name is acceptable.
@@ -498,140 +526,4 @@ func isHashSegment(s string) bool {
 		}
 	}
 	return true
-}
-
-// acceptsGzip reports whether the Accept-Encoding header values allow gzip.
-// An explicit "gzip" (or "x-gzip") entry decides; otherwise "*" decides;
-// otherwise gzip is not acceptable. A q-value of zero (or an invalid one)
-// means "not acceptable".
-func acceptsGzip(values []string) bool {
-	const (
-		unset = iota
-		refused
-		accepted
-	)
-	gz, star := unset, unset
-	for _, v := range values {
-		for v != "" {
-			var elem string
-			elem, v, _ = strings.Cut(v, ",")
-			coding, params, _ := strings.Cut(elem, ";")
-			coding = strings.TrimSpace(coding)
-			var target *int
-			switch {
-			case strings.EqualFold(coding, "gzip"), strings.EqualFold(coding, "x-gzip"):
-				target = &gz
-			case coding == "*":
-				target = &star
-			default:
-				continue
-			}
-			if qAcceptable(params) {
-				*target = accepted
-			} else if *target == unset {
-				*target = refused
-			}
-		}
-	}
-	if gz != unset {
-		return gz == accepted
-	}
-	return star == accepted
-}
-
-// qAcceptable parses the parameters of an Accept-Encoding element (the part
-// after the first ';') and reports whether its weight is greater than zero.
-// A missing q parameter means q=1.
-func qAcceptable(params string) bool {
-	for params != "" {
-		var p string
-		p, params, _ = strings.Cut(params, ";")
-		p = strings.TrimSpace(p)
-		if len(p) < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=' {
-			continue
-		}
-		return qPositive(strings.TrimSpace(p[2:]))
-	}
-	return true
-}
-
-// qPositive parses an RFC 9110 qvalue ("0", "0.5", "1.000", ...) and reports
-// whether it is greater than zero. Malformed values count as zero.
-func qPositive(q string) bool {
-	if q == "" || len(q) > 5 {
-		return false
-	}
-	switch q[0] {
-	case '1':
-		if len(q) == 1 {
-			return true
-		}
-		if q[1] != '.' {
-			return false
-		}
-		for i := 2; i < len(q); i++ {
-			if q[i] != '0' {
-				return false
-			}
-		}
-		return true
-	case '0':
-		if len(q) == 1 {
-			return false
-		}
-		if q[1] != '.' {
-			return false
-		}
-		positive := false
-		for i := 2; i < len(q); i++ {
-			c := q[i]
-			if c < '0' || c > '9' {
-				return false
-			}
-			if c != '0' {
-				positive = true
-			}
-		}
-		return positive
-	}
-	return false
-}
-
-// etagMatch implements the weak comparison of If-None-Match (RFC 9110
-// §13.1.2) against etag, a strong quoted entity tag. values may contain
-// comma-separated lists, weak tags (W/"...") and "*".
-func etagMatch(values []string, etag string) bool {
-	for _, v := range values {
-		for {
-			v = strings.TrimLeft(v, " \t,")
-			if v == "" {
-				break
-			}
-			if v[0] == '*' {
-				return true
-			}
-			if strings.HasPrefix(v, "W/") {
-				v = v[2:]
-			}
-			if v == "" || v[0] != '"' {
-				// Malformed element: skip to the next one.
-				i := strings.IndexByte(v, ',')
-				if i < 0 {
-					break
-				}
-				v = v[i+1:]
-				continue
-			}
-			end := strings.IndexByte(v[1:], '"')
-			if end < 0 {
-				break
-			}
-			tag := v[:end+2]
-			if tag == etag {
-				return true
-			}
-			v = v[end+2:]
-		}
-	}
-	return false
 }
