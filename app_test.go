@@ -1,7 +1,6 @@
 package trellis_test
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/ecdsa"
@@ -20,7 +19,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,46 +30,25 @@ import (
 	"github.com/trellis-go/trellis/trellistest"
 )
 
-// syncBuffer is a log sink tests can read while the app writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type testApp struct {
-	*trellistest.Server
+	*trellistest.App
 	app  *trellis.App
-	logs *syncBuffer
+	logs *trellistest.Logs
 }
 
 // newTestApp builds an app with a few routes exercising the kernel.
 func newTestApp(t *testing.T, mutate ...func(*config.Config)) *testApp {
 	t.Helper()
-	cfg := trellistest.Config(t)
-	cfg.Logging.AccessLog = true
-	cfg.Logging.Level = "info"
-	cfg.Logging.Format = "json"
+	opts := []trellistest.AppOption{trellistest.Configure(func(cfg *config.Config) {
+		cfg.Logging.AccessLog = true
+		cfg.Logging.Level = "info"
+		cfg.Logging.Format = "json"
+	})}
 	for _, m := range mutate {
-		m(cfg)
+		opts = append(opts, trellistest.Configure(m))
 	}
-	logs := &syncBuffer{}
-	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = app.Close(context.Background()) })
+	ta := trellistest.NewApp(t, nil, opts...)
+	app := ta.App
 	content := templ.Raw(`<p id="content">hello &amp; welcome</p>`)
 	app.Get("/page", func(w http.ResponseWriter, r *http.Request) {
 		app.Render.View(w, r, render.View{Title: "Page", Content: content, Partial: templ.Raw(`<p id="partial">only the list</p>`)})
@@ -91,7 +68,7 @@ func newTestApp(t *testing.T, mutate ...func(*config.Config)) *testApp {
 		codes := map[string]int{"400": 400, "401": 401, "403": 403, "422": 422, "429": 429, "503": 503}
 		app.Render.Error(w, r, render.NewError(codes[r.PathValue("code")], "custom <message>"))
 	})
-	return &testApp{Server: trellistest.NewServer(t, app), app: app, logs: logs}
+	return &testApp{App: ta, app: app, logs: ta.Logs}
 }
 
 func TestFullPageVersusPartial(t *testing.T) {
