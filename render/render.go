@@ -154,8 +154,15 @@ func (rd *Renderer) write(w http.ResponseWriter, r *http.Request, status int, c 
 			bufPool.Put(buf)
 		}
 	}()
-	if err := c.Render(r.Context(), buf); err != nil {
-		if r.Context().Err() != nil {
+	ctx := r.Context()
+	if status >= 400 {
+		// Error pages are small and say what went wrong, also to a client
+		// that stopped sending (a body cut short) and to the access log:
+		// render them even when the request's context has ended.
+		ctx = context.WithoutCancel(ctx)
+	}
+	if err := c.Render(ctx, buf); err != nil {
+		if ctx.Err() != nil {
 			return // client went away
 		}
 		if status == http.StatusInternalServerError {
