@@ -73,6 +73,8 @@ func (s *Site) metaTag() string {
 //     are other error responses: the server retargets error fragments to
 //     the error region, and trellis.js refuses to swap the rest;
 //   - 204 responses are never swapped;
+//   - a response with only out-of-band elements swaps its empty main
+//     content into the target, as htmx 2 does (htmx 4 would skip it);
 //   - htmx's inline indicator styles are off (the CSP forbids them;
 //     trellis.css provides them);
 //   - scripts in swapped content run only with allow_script_tags (htmx 4
@@ -140,7 +142,11 @@ func htmx4Config(c config.HTMX) map[string]any {
 		"transitions":         c.GlobalViewTransitions,
 		"includeIndicatorCSS": false,
 		"noSwap":              []int{204, 304},
-		"trellis":             map[string]any{"allowScriptTags": c.AllowScriptTags},
+		// As in htmx 2, a response holding only out-of-band elements still
+		// swaps its (empty) main content: deleting a row is an empty body
+		// plus an out-of-band count.
+		"allowEmptySwapAfterOOB": true,
+		"trellis":                map[string]any{"allowScriptTags": c.AllowScriptTags},
 	}
 }
 

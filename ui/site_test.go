@@ -48,7 +48,8 @@ func TestHTMXConfigPerVersion(t *testing.T) {
 	want := map[string]any{
 		"defaultSwap": "outerHTML", "defaultTimeout": float64(1500), "mode": "same-origin",
 		"includeIndicatorCSS": false, "transitions": false, "noSwap": []any{float64(204), float64(304)},
-		"trellis": map[string]any{"allowScriptTags": false},
+		"allowEmptySwapAfterOOB": true,
+		"trellis":                map[string]any{"allowScriptTags": false},
 	}
 	got, _ := json.Marshal(v4)
 	wantJSON, _ := json.Marshal(want)

@@ -1,33 +1,63 @@
 package demo_test
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/internal/browsertest"
+	"github.com/trellis-go/trellis/trellistest"
 )
 
-// TestBrowser drives the demo in one headless chromium, a tab per flow:
-// htmx must work under the strict CSP, with no console errors or CSP
-// violations. Failed steps save screenshots (see internal/browsertest).
+// TestBrowser drives the demo in one headless chromium, a tab per flow,
+// once with htmx 2 and once with htmx 4 (config htmx.version): htmx must
+// work under the strict CSP, with no console errors or CSP violations.
+// The two versions run in parallel, each on its own demo servers. Failed
+// steps save screenshots (see internal/browsertest).
 func TestBrowser(t *testing.T) {
 	browser := browsertest.Start(t)
-	t.Run("kernel tour", func(t *testing.T) { kernelTour(t, browser) })
-	t.Run("accounts", func(t *testing.T) { accountsFlow(t, browser) })
-	t.Run("notes", func(t *testing.T) { notesFlow(t, browser) })
-	t.Run("jobs dashboard", func(t *testing.T) { jobsDashboardFlow(t, browser) })
+	for _, version := range []int{2, 4} {
+		t.Run(fmt.Sprintf("htmx%d", version), func(t *testing.T) {
+			t.Parallel()
+			v := htmxVersion(version)
+			t.Run("kernel tour", func(t *testing.T) { kernelTour(t, browser, v) })
+			t.Run("accounts", func(t *testing.T) { accountsFlow(t, browser, v) })
+			t.Run("notes", func(t *testing.T) { notesFlow(t, browser, v) })
+			t.Run("jobs dashboard", func(t *testing.T) { jobsDashboardFlow(t, browser, v) })
+		})
+	}
+}
+
+// htmxVersion is the htmx major version a flow runs the demo with.
+type htmxVersion int
+
+// start runs a demo serving this htmx version.
+func (v htmxVersion) start(t *testing.T) *trellistest.Server {
+	t.Helper()
+	return newDemo(t, false, func(c *config.Config) { c.HTMX.Version = int(v) })
+}
+
+// open opens a tab on path and checks that the page runs the htmx
+// version the demo was configured with.
+func (v htmxVersion) open(t *testing.T, browser *browsertest.Browser, s *trellistest.Server, path, ready string) *browsertest.Page {
+	t.Helper()
+	p := browser.NewPage(t)
+	p.Run("open "+path, chromedp.Navigate(s.URL+path), chromedp.WaitVisible(chromedp.CSS(ready)))
+	if got := p.Eval("htmx version", "window.htmx && htmx.version"); !strings.HasPrefix(got, fmt.Sprintf("%d.", v)) {
+		t.Fatalf("the page runs htmx %q, want htmx %d", got, v)
+	}
+	return p
 }
 
 // kernelTour exercises partials, OOB swaps, triggers, polling, 286, the
 // error region and history.
-func kernelTour(t *testing.T, browser *browsertest.Browser) {
-	s := newDemo(t, false)
-	p := browser.NewPage(t)
-
-	p.Run("open home", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#count")))
+func kernelTour(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
+	s := v.start(t)
+	p := v.open(t, browser, s, "/", "#count")
 	p.CheckNoErrors("open home")
 
 	p.Click("click counter", "#counter button")
@@ -87,11 +117,9 @@ func kernelTour(t *testing.T, browser *browsertest.Browser) {
 // accountsFlow registers, logs out and logs in through the real forms:
 // htmx posts carry the CSRF header, validation errors swap in place, and
 // success reloads the page with a flash.
-func accountsFlow(t *testing.T, browser *browsertest.Browser) {
-	s := newDemo(t, false)
-	p := browser.NewPage(t)
-
-	p.Run("open register", chromedp.Navigate(s.URL+"/register"), chromedp.WaitVisible(chromedp.CSS("#register-form")))
+func accountsFlow(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
+	s := v.start(t)
+	p := v.open(t, browser, s, "/register", "#register-form")
 	p.Run("fill a mismatching form",
 		chromedp.SendKeys(chromedp.CSS("#field-email"), "new@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#field-name"), "New <b>User</b>"),
@@ -129,13 +157,12 @@ func accountsFlow(t *testing.T, browser *browsertest.Browser) {
 // jobsDashboardFlow enqueues jobs from the playground and works the admin
 // dashboard: live stats, tabs, retry-all and clear with confirmation, and
 // cancelling a running job.
-func jobsDashboardFlow(t *testing.T, browser *browsertest.Browser) {
-	s := newDemo(t, false)
-	p := browser.NewPage(t)
+func jobsDashboardFlow(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
+	s := v.start(t)
+	p := v.open(t, browser, s, "/login", "#login-form")
 	dialogs := p.AcceptDialogs()
 
-	p.Run("log in", chromedp.Navigate(s.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#login-form")),
-		chromedp.SendKeys(chromedp.CSS("#field-email"), "admin@example.com"),
+	p.Run("log in", chromedp.SendKeys(chromedp.CSS("#field-email"), "admin@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#field-password"), adminPassword))
 	p.Click("submit login", "#login-form button[type=submit]")
 	p.WaitText("signed in", "#nav-account", "Demo admin")
@@ -185,13 +212,12 @@ func jobsDashboardFlow(t *testing.T, browser *browsertest.Browser) {
 // notesFlow is the everyday loop: register, log in, create a note with a
 // validation error then fix it, search, edit inline, delete, see each
 // flash once, log out.
-func notesFlow(t *testing.T, browser *browsertest.Browser) {
-	s := newDemo(t, false)
-	p := browser.NewPage(t)
+func notesFlow(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
+	s := v.start(t)
+	p := v.open(t, browser, s, "/register", "#register-form")
 	p.AcceptDialogs()
 
-	p.Run("register", chromedp.Navigate(s.URL+"/register"), chromedp.WaitVisible(chromedp.CSS("#register-form")),
-		chromedp.SendKeys(chromedp.CSS("#field-email"), "noter@example.com"),
+	p.Run("register", chromedp.SendKeys(chromedp.CSS("#field-email"), "noter@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#field-password"), "noter password"),
 		chromedp.SendKeys(chromedp.CSS("#field-password_confirm"), "noter password"))
 	p.Click("create the account", "#register-form button[type=submit]")

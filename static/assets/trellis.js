@@ -147,7 +147,8 @@
     document.addEventListener("htmx:before:swap", function (evt) {
       var ctx = evt.detail.ctx;
       var status = ctx.response && ctx.response.status;
-      var boosted = ctx.request.headers["HX-Boosted"] === "true";
+      var headers = (ctx.request && ctx.request.headers) || {};
+      var boosted = headers["HX-Boosted"] === "true";
       if (status && swapRefused(status, !!(ctx.hx && ctx.hx.retarget), boosted)) {
         evt.preventDefault();
         showError(failed(status));
