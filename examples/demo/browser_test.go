@@ -111,6 +111,23 @@ func kernelTour(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
 
 	p.Click("boosted nav link", `nav a[href="/about"]`)
 	p.WaitText("boosted render is a full page", "#render-mode", "a full page")
+
+	if v == 4 {
+		// htmx 4 always runs <script> in swapped content; trellis.js drops
+		// it unless htmx.allow_script_tags is set (it is not here).
+		got := p.Eval("swap content with a script", `(async () => {
+			const box = document.createElement("div");
+			document.body.appendChild(box);
+			await htmx.swap({sourceElement: box, target: box, swap: "innerHTML",
+				text: '<p id="probe-p">swapped</p><script id="probe-s" src="/static/probe.js"></script>'});
+			const result = !!document.getElementById("probe-p") + "," + !!document.getElementById("probe-s");
+			box.remove();
+			return result;
+		})()`)
+		if got != "true,false" {
+			t.Errorf("content swapped, script kept: %s, want true,false", got)
+		}
+	}
 	p.CheckNoErrors("end of the tour")
 }
 
@@ -120,6 +137,15 @@ func kernelTour(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
 func accountsFlow(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
 	s := v.start(t)
 	p := v.open(t, browser, s, "/register", "#register-form")
+	// Record whether the submit button is disabled while a request is in
+	// flight (hx-disabled-elt; under htmx 4 trellis.js implements it): just
+	// before htmx 2 sends it, just after htmx 4 received the answer.
+	inFlight := map[htmxVersion]string{2: "htmx:beforeSend", 4: "htmx:after:request"}[v]
+	p.Eval("watch the submit button", `(() => { window.submitDisabled = [];
+		document.addEventListener("`+inFlight+`", () => {
+			const b = document.querySelector("#register-form button[type=submit]");
+			window.submitDisabled.push(!!b && b.disabled);
+		}); })()`)
 	p.Run("fill a mismatching form",
 		chromedp.SendKeys(chromedp.CSS("#field-email"), "new@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#field-name"), "New <b>User</b>"),
@@ -128,6 +154,12 @@ func accountsFlow(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
 	)
 	p.Click("submit the form", "#register-form button[type=submit]")
 	p.WaitText("inline error", "#field-password_confirm-error", "do not match")
+	if got := p.Eval("submit button state", `window.submitDisabled.join(",")`); got != "true" {
+		t.Errorf("submit button disabled during the request: %q, want true", got)
+	}
+	if got := p.Eval("submit button after", `document.querySelector("#register-form button[type=submit]").disabled`); got != "false" {
+		t.Errorf("submit button disabled after the request: %s", got)
+	}
 	p.Run("fix the confirmation",
 		chromedp.SendKeys(chromedp.CSS("#field-password"), "long enough"),
 		chromedp.SendKeys(chromedp.CSS("#field-password_confirm"), "long enough"),
