@@ -1,7 +1,10 @@
 package demo_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/htmx"
 	"github.com/trellis-go/trellis/internal/browsertest"
 	"github.com/trellis-go/trellis/trellistest"
 )
@@ -111,6 +115,35 @@ func kernelTour(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
 
 	p.Click("boosted nav link", `nav a[href="/about"]`)
 	p.WaitText("boosted render is a full page", "#render-mode", "a full page")
+
+	// An out-of-band table row (htmx.OOB wraps it in a <template>) swaps
+	// under both versions.
+	var oob strings.Builder
+	cell := htmx.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := io.WriteString(w, "<td>new</td>")
+		return err
+	})
+	if err := htmx.OOB("tr", "probe-row", "", cell).Render(context.Background(), &oob); err != nil {
+		t.Fatal(err)
+	}
+	swapJS := map[htmxVersion]string{
+		2: `htmx.swap(main, text, {swapStyle: "innerHTML"})`,
+		4: `await htmx.swap({sourceElement: main, target: main, swap: "innerHTML", text})`,
+	}[v]
+	got := p.Eval("swap an out-of-band row", `(async () => {
+		const box = document.createElement("div");
+		box.innerHTML = '<div id="probe-main"></div><table><tbody><tr id="probe-row"><td>old</td></tr></tbody></table>';
+		document.body.appendChild(box);
+		const main = document.getElementById("probe-main");
+		const text = "<p>main</p>" + `+jsonString(oob.String())+`;
+		`+swapJS+`;
+		const result = [main.innerHTML, box.querySelectorAll("tr").length, document.querySelector("#probe-row td").textContent].join("|");
+		box.remove();
+		return result;
+	})()`)
+	if got != "<p>main</p>|1|new" {
+		t.Errorf("out-of-band row swap: main|rows|cell = %q, want <p>main</p>|1|new", got)
+	}
 
 	if v == 4 {
 		// htmx 4 always runs <script> in swapped content; trellis.js drops
@@ -314,4 +347,13 @@ func notesFlow(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
 	p.WaitText("logged out at the end", "#nav-login", "Log in")
 	p.Expect(regexp.MustCompile(`422|Unprocessable`))
 	p.CheckNoErrors("notes flow")
+}
+
+// jsonString quotes s as a JavaScript string literal.
+func jsonString(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

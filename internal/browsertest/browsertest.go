@@ -74,10 +74,13 @@ type Page struct {
 }
 
 // NewPage opens a tab that records console errors, uncaught exceptions and
-// CSP violations. It closes at the end of the test.
+// CSP violations. It closes at the end of the test. Each tab has its own
+// browser context (cookies, storage), so tabs of tests running in parallel
+// do not share sessions: cookies ignore ports, and every test server
+// listens on 127.0.0.1.
 func (b *Browser) NewPage(t *testing.T) *Page {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx)
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("opening a tab: %v", err)
