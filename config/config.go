@@ -151,8 +151,11 @@ type HTMX struct {
 	// requires 'unsafe-eval' in the CSP and is refused in production.
 	AllowEval bool `toml:"allow_eval"`
 	// AllowScriptTags lets htmx run <script> tags found in swapped content.
+	// htmx 4 has no such option; there trellis.js drops the scripts unless
+	// it is true.
 	AllowScriptTags bool `toml:"allow_script_tags"`
-	// SelfRequestsOnly restricts htmx requests to this origin.
+	// SelfRequestsOnly restricts htmx requests to this origin (htmx 4: the
+	// fetch mode "same-origin", else "cors").
 	SelfRequestsOnly bool `toml:"self_requests_only"`
 	// HistoryCacheSize is how many pages htmx keeps for back navigation
 	// (0 disables the history cache). htmx 2 only: htmx 4 has no history
