@@ -143,15 +143,23 @@ type Security struct {
 
 // HTMX holds the htmx client configuration rendered into every full page.
 type HTMX struct {
+	// Version is the htmx major version the layout serves: 2 (the default)
+	// or 4. Both are vendored with the framework; see the README for what
+	// differs under htmx 4.
+	Version int `toml:"version"`
 	// AllowEval lets htmx evaluate JavaScript (hx-on, js: values). It
 	// requires 'unsafe-eval' in the CSP and is refused in production.
 	AllowEval bool `toml:"allow_eval"`
 	// AllowScriptTags lets htmx run <script> tags found in swapped content.
+	// htmx 4 has no such option; there trellis.js drops the scripts unless
+	// it is true.
 	AllowScriptTags bool `toml:"allow_script_tags"`
-	// SelfRequestsOnly restricts htmx requests to this origin.
+	// SelfRequestsOnly restricts htmx requests to this origin (htmx 4: the
+	// fetch mode "same-origin", else "cors").
 	SelfRequestsOnly bool `toml:"self_requests_only"`
 	// HistoryCacheSize is how many pages htmx keeps for back navigation
-	// (0 disables the history cache).
+	// (0 disables the history cache). htmx 2 only: htmx 4 has no history
+	// cache and fetches the page again on back navigation.
 	HistoryCacheSize int `toml:"history_cache_size"`
 	// DefaultSwapStyle is the swap used when an element sets none.
 	DefaultSwapStyle string `toml:"default_swap_style"`
@@ -323,6 +331,7 @@ func Default(p Profile) *Config {
 			HSTSIncludeSubdomains:   true,
 		},
 		HTMX: HTMX{
+			Version:          2,
 			SelfRequestsOnly: true,
 			HistoryCacheSize: 10,
 			DefaultSwapStyle: "innerHTML",

@@ -109,6 +109,9 @@ func TestErrorsNameSourceKeyAndFix(t *testing.T) {
 		{"zero timeout", "", []string{"TRELLIS_SERVER_READ_HEADER_TIMEOUT=0s"}, "", []string{"env TRELLIS_SERVER_READ_HEADER_TIMEOUT", "server.read_header_timeout", "must be positive"}},
 		{"bad level", "[logging]\nlevel = \"loud\"\n", nil, "", []string{"logging.level", "debug, info, warn or error"}},
 		{"dev csp in production", "[security]\ncontent_security_policy = \"script-src 'self' 'unsafe-inline'\"\n", nil, Production, []string{"security.content_security_policy", "refused in production", "'unsafe-inline'"}},
+		{"htmx version", "[htmx]\nversion = 3\n", nil, "", []string{"trellis.toml", "htmx.version", "unsupported htmx version 3", "use 2 (the default) or 4"}},
+		{"env htmx version", "", []string{"TRELLIS_HTMX_VERSION=1"}, "", []string{"env TRELLIS_HTMX_VERSION", "htmx.version", "unsupported htmx version 1"}},
+		{"env htmx version not a number", "", []string{"TRELLIS_HTMX_VERSION=four"}, "", []string{"env TRELLIS_HTMX_VERSION", "whole number"}},
 		{"eval in production", "", []string{"TRELLIS_HTMX_ALLOW_EVAL=true"}, Production, []string{"htmx.allow_eval", "refused in production"}},
 		{"tls half set", "[server]\ntls_cert = \"c.pem\"\n", nil, "", []string{"server.tls_cert", "set together"}},
 		{"db url", "[database]\nurl = \"mysql://u:secret@h/db\"\n", nil, "", []string{"database.url", "mysql://u:***@h/db"}},
@@ -197,5 +200,27 @@ func TestProductionMetricsNeedTokenOrPrivateListener(t *testing.T) {
 	c.Metrics.Addr = c.Server.Addr
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "metrics.addr") {
 		t.Errorf("metrics.addr equal to server.addr: got %v", err)
+	}
+}
+
+func TestHTMXVersion(t *testing.T) {
+	if v := Default(Development).HTMX.Version; v != 2 {
+		t.Errorf("default htmx.version = %d, want 2", v)
+	}
+	dir := t.TempDir()
+	path := writeFile(t, dir, "trellis.toml", "[htmx]\nversion = 4\n")
+	cfg, err := Load(Options{Path: path, Profile: Development, Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTMX.Version != 4 || cfg.Source("htmx.version") != path {
+		t.Errorf("file: htmx.version = %d from %q", cfg.HTMX.Version, cfg.Source("htmx.version"))
+	}
+	cfg, err = Load(Options{Path: path, Profile: Production, Env: []string{"TRELLIS_HTMX_VERSION=2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTMX.Version != 2 || cfg.Source("htmx.version") != "env TRELLIS_HTMX_VERSION" {
+		t.Errorf("env: htmx.version = %d from %q", cfg.HTMX.Version, cfg.Source("htmx.version"))
 	}
 }

@@ -58,6 +58,8 @@ func (c *Config) Validate() error {
 
 	v.validateSecurity()
 
+	v.check(c.HTMX.Version == 2 || c.HTMX.Version == 4, "htmx.version", fmt.Sprintf("unsupported htmx version %d", c.HTMX.Version),
+		"use 2 (the default) or 4; Trellis vendors htmx 2 and htmx 4")
 	v.check(slices.Contains([]string{"innerHTML", "outerHTML", "textContent", "beforebegin", "afterbegin", "beforeend", "afterend", "delete", "none"}, c.HTMX.DefaultSwapStyle),
 		"htmx.default_swap_style", fmt.Sprintf("unknown swap style %q", c.HTMX.DefaultSwapStyle), "use innerHTML, outerHTML, textContent, beforebegin, afterbegin, beforeend, afterend, delete or none")
 	v.check(c.HTMX.HistoryCacheSize >= 0, "htmx.history_cache_size", "must not be negative", "use 0 to disable the history cache or a positive number")

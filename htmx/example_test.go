@@ -75,5 +75,5 @@ func ExampleOOB() {
 	}
 	fmt.Println(b.String())
 	// Output:
-	// <template><li hx-swap-oob="beforeend:#\34 2-todo">buy bread</li></template>
+	// <template hx type="partial" hx-target="#\34 2-todo" hx-swap="beforeend strip:true"><li hx-swap-oob="beforeend:#\34 2-todo">buy bread</li></template>
 }

@@ -13,6 +13,7 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add(" TRUE ", "false", "1", "FULL", "a\x00b", "\xff", "a\r\nb", "/\u2028", "%E6%97%A5%0A", true)
 	f.Add("", "", "", "", "", "", "", "", "", false)
 	f.Add("true", "", "", "full", "caf%C3%A9", "%zz", "a+b", "%FF", "\t%41\t", true)
+	f.Add("true", "", "", "partial", "tr#note-7", "button#save", "", "/notes", "", false)
 	f.Fuzz(func(t *testing.T, request, boosted, history, typ, target, trigger, triggerName, currentURL, prompt string, encoded bool) {
 		h := http.Header{}
 		set := func(key, v string) {
@@ -79,9 +80,20 @@ func FuzzParseRequest(f *testing.F) {
 		if got.WantsFullPage() != full {
 			t.Errorf("WantsFullPage = %v for %+v", got.WantsFullPage(), got)
 		}
-		// Values that are already clean pass through unchanged.
-		if !encoded && cleanValue(target, MaxHeaderValueLen) == target && got.Target != target {
-			t.Errorf("Target = %q, want %q", got.Target, target)
+		// htmx 2: values that are already clean pass through unchanged.
+		// htmx 4 (a typed request): Target is the id part of "tag#id",
+		// and HX-Trigger-Name is not an htmx 4 header.
+		if got.RequestType == "" {
+			if !encoded && cleanValue(target, MaxHeaderValueLen) == target && got.Target != target {
+				t.Errorf("Target = %q, want %q", got.Target, target)
+			}
+		} else {
+			if got.TriggerName != "" {
+				t.Errorf("htmx 4 request: TriggerName = %q", got.TriggerName)
+			}
+			if got.Target != "" && !strings.Contains(target, "#") {
+				t.Errorf("htmx 4 request: Target = %q from %q, which names no id", got.Target, target)
+			}
 		}
 	})
 }

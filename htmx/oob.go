@@ -41,9 +41,16 @@ func (f ComponentFunc) Render(ctx context.Context, w io.Writer) error {
 // swap names a selector, in which case the id attribute is omitted.
 //
 // The elements tr, td, th, thead, tbody, tfoot, colgroup, caption, col and
-// li cannot stand on their own where htmx parses the response, so they are
-// wrapped in <template>...</template>; htmx 2 takes out-of-band elements out
-// of such templates and discards the templates.
+// li cannot stand on their own where htmx 2 parses the response, so they
+// are wrapped in a template that works with htmx 2 and htmx 4:
+//
+//	<template hx type="partial" hx-target="#ID" hx-swap="outerHTML"><tr id="ID" hx-swap-oob="true">…</tr></template>
+//
+// htmx 2 takes out-of-band elements out of templates and discards the
+// templates. htmx 4 does not look into templates for hx-swap-oob; it reads
+// the template as an htmx 4 partial with the same target and swap style
+// (with strip:true for styles other than outer*, so that the children are
+// swapped, as htmx 2 does for such out-of-band swaps).
 //
 // Void elements (input, img, br, ...) are rendered without children or an
 // end tag. A nil children renders an empty element.
@@ -97,7 +104,12 @@ func (e oobElement) Render(ctx context.Context, w io.Writer) error {
 
 	var b strings.Builder
 	if wrap {
-		b.WriteString("<template>")
+		target, style := partialOf(e.id, swap)
+		b.WriteString(`<template hx type="partial" hx-target="`)
+		b.WriteString(html.EscapeString(target))
+		b.WriteString(`" hx-swap="`)
+		b.WriteString(html.EscapeString(style))
+		b.WriteString(`">`)
 	}
 	b.WriteString("<")
 	b.WriteString(e.tag)
@@ -130,6 +142,24 @@ func (e oobElement) Render(ctx context.Context, w io.Writer) error {
 		return fmt.Errorf("htmx: OOB <%s id=%q>: %w", e.tag, e.id, err)
 	}
 	return nil
+}
+
+// partialOf returns the htmx 4 partial target and hx-swap value that do
+// what hx-swap-oob="swap" on an element with this id does: "true" is
+// outerHTML on #id, "style:selector" is style on selector, and any other
+// value is that style on #id. Styles other than outer* get strip:true.
+func partialOf(id, swap string) (target, style string) {
+	target, style = IDSelector(id), swap
+	if i := strings.IndexByte(swap, ':'); i > 0 && !strings.ContainsAny(swap[:i], " \t\n\r\f") {
+		style, target = swap[:i], swap[i+1:]
+	}
+	if style == "true" {
+		style = string(SwapOuterHTML)
+	}
+	if !strings.HasPrefix(style, "outer") {
+		style += " strip:true"
+	}
+	return target, style
 }
 
 func validTag(tag string) bool {

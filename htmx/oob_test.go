@@ -47,10 +47,20 @@ func TestOOB(t *testing.T) {
 			`<div id="n1" hx-swap-oob="beforeend:#\31 \ list">x</div>`,
 		},
 		{"nil children", htmx.OOB("div", "x", "", nil), `<div id="x" hx-swap-oob="true"></div>`},
-		{"tr wrapped", htmx.OOB("tr", "row-1", "", text("<td>a</td>")), `<template><tr id="row-1" hx-swap-oob="true"><td>a</td></tr></template>`},
-		{"li wrapped", htmx.OOB("li", "item-2", "outerHTML", text("two")), `<template><li id="item-2" hx-swap-oob="outerHTML">two</li></template>`},
-		{"tbody wrapped nil children", htmx.OOB("tbody", "rows", "beforeend", nil), `<template><tbody id="rows" hx-swap-oob="beforeend"></tbody></template>`},
-		{"col wrapped void", htmx.OOB("col", "c", "", nil), `<template><col id="c" hx-swap-oob="true"></template>`},
+		{"tr wrapped", htmx.OOB("tr", "row-1", "", text("<td>a</td>")), `<template hx type="partial" hx-target="#row-1" hx-swap="outerHTML"><tr id="row-1" hx-swap-oob="true"><td>a</td></tr></template>`},
+		{"li wrapped", htmx.OOB("li", "item-2", "outerHTML", text("two")), `<template hx type="partial" hx-target="#item-2" hx-swap="outerHTML"><li id="item-2" hx-swap-oob="outerHTML">two</li></template>`},
+		{"tbody wrapped nil children", htmx.OOB("tbody", "rows", "beforeend", nil), `<template hx type="partial" hx-target="#rows" hx-swap="beforeend strip:true"><tbody id="rows" hx-swap-oob="beforeend"></tbody></template>`},
+		{"col wrapped void", htmx.OOB("col", "c", "", nil), `<template hx type="partial" hx-target="#c" hx-swap="outerHTML"><col id="c" hx-swap-oob="true"></template>`},
+		{
+			"tr wrapped selector target",
+			htmx.OOB("tr", "", htmx.OOBSwapTarget(htmx.SwapAfterEnd, htmx.IDSelector("1 row")), text("<td>b</td>")),
+			`<template hx type="partial" hx-target="#\31 \ row" hx-swap="afterend strip:true"><tr hx-swap-oob="afterend:#\31 \ row"><td>b</td></tr></template>`,
+		},
+		{
+			"tr wrapped hostile swap",
+			htmx.OOB("tr", "a", `innerHTML:#x" onmouseover='alert(1)'`, nil),
+			`<template hx type="partial" hx-target="#x&#34; onmouseover=&#39;alert(1)&#39;" hx-swap="innerHTML strip:true"><tr id="a" hx-swap-oob="innerHTML:#x&#34; onmouseover=&#39;alert(1)&#39;"></tr></template>`,
+		},
 		{"void input", htmx.OOB("input", "q", "", nil), `<input id="q" hx-swap-oob="true">`},
 		{
 			"hostile id",
@@ -87,7 +97,7 @@ func TestOOBTemplateWrappedTags(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tag, err)
 		}
-		if has := strings.HasPrefix(got, "<template><"+tag+" ") && strings.HasSuffix(got, "</template>"); has != wrapped[tag] {
+		if has := strings.HasPrefix(got, `<template hx type="partial" hx-target="#x" hx-swap="outerHTML"><`+tag+" ") && strings.HasSuffix(got, "</template>"); has != wrapped[tag] {
 			t.Errorf("%s: %s (wrapped=%v, want %v)", tag, got, has, wrapped[tag])
 		}
 	}

@@ -35,6 +35,10 @@ const (
 	// HeaderRequestType (htmx 4) is [RequestTypePartial] or
 	// [RequestTypeFull].
 	HeaderRequestType = "HX-Request-Type"
+	// HeaderSource (htmx 4) identifies the element that triggered the
+	// request as "tag#id" (or "tag" when it has no id). It replaces htmx 2's
+	// HX-Trigger and HX-Trigger-Name request headers.
+	HeaderSource = "HX-Source"
 )
 
 // Values of [HeaderRequestType], as stored in [Request.RequestType].
@@ -68,6 +72,7 @@ const (
 	keyPrompt         = "Hx-Prompt"
 	keyHistoryRestore = "Hx-History-Restore-Request"
 	keyRequestType    = "Hx-Request-Type"
+	keySource         = "Hx-Source"
 
 	// When a value cannot be sent as a header (a character above U+00FF
 	// or a line break), htmx 2 sends it through encodeURIComponent and adds
@@ -84,11 +89,14 @@ type Request struct {
 	Boosted bool
 	// HistoryRestore reports HX-History-Restore-Request: true.
 	HistoryRestore bool
-	// Target is HX-Target: the id of the target element.
+	// Target is the id of the target element, from HX-Target. htmx 2 sends
+	// the id itself; htmx 4 sends "tag#id" and Target is the id part.
 	Target string
-	// Trigger is HX-Trigger: the id of the triggering element.
+	// Trigger is the id of the triggering element: htmx 2's HX-Trigger, or
+	// the id part of htmx 4's HX-Source ("tag#id").
 	Trigger string
 	// TriggerName is HX-Trigger-Name: the name of the triggering element.
+	// htmx 4 does not send it.
 	TriggerName string
 	// CurrentURL is HX-Current-URL: the browser's URL.
 	CurrentURL string
@@ -118,6 +126,12 @@ type Request struct {
 //     three times the limit, and an undecodable value is absent.
 //   - RequestType is "partial" or "full" (matched case-insensitively and
 //     stored in lower case), or "" for anything else.
+//   - A request with a valid RequestType comes from htmx 4, which names
+//     elements "tag#id" in HX-Target and HX-Source: Target and Trigger are
+//     then the id after the first "#", percent-decoded (htmx 4 passes ids
+//     through encodeURI) and checked as above; they are "" when the element
+//     has no id, and HX-Trigger is ignored (htmx 4 sends it only as a
+//     response header).
 //
 // Browsers send characters up to U+00FF in request headers as single
 // (Latin-1) bytes, so an element id such as "café" arrives as invalid UTF-8
@@ -127,6 +141,19 @@ func ParseRequest(r *http.Request) Request {
 		return Request{}
 	}
 	h := r.Header
+	typ := requestType(first(h, keyRequestType))
+	if typ != "" {
+		return Request{
+			Enabled:        isTrue(first(h, keyRequest)),
+			Boosted:        isTrue(first(h, keyBoosted)),
+			HistoryRestore: isTrue(first(h, keyHistoryRestore)),
+			Target:         elementID(stringHeader(h, keyTarget, keyTarget+keyAutoEncoded, MaxHeaderValueLen)),
+			Trigger:        elementID(stringHeader(h, keySource, keySource+keyAutoEncoded, MaxHeaderValueLen)),
+			CurrentURL:     stringHeader(h, keyCurrentURL, keyCurrentURL+keyAutoEncoded, MaxHeaderValueLen),
+			Prompt:         stringHeader(h, keyPrompt, keyPrompt+keyAutoEncoded, MaxPromptLen),
+			RequestType:    typ,
+		}
+	}
 	return Request{
 		Enabled:        isTrue(first(h, keyRequest)),
 		Boosted:        isTrue(first(h, keyBoosted)),
@@ -136,8 +163,22 @@ func ParseRequest(r *http.Request) Request {
 		TriggerName:    stringHeader(h, keyTriggerName, keyTriggerName+keyAutoEncoded, MaxHeaderValueLen),
 		CurrentURL:     stringHeader(h, keyCurrentURL, keyCurrentURL+keyAutoEncoded, MaxHeaderValueLen),
 		Prompt:         stringHeader(h, keyPrompt, keyPrompt+keyAutoEncoded, MaxPromptLen),
-		RequestType:    requestType(first(h, keyRequestType)),
 	}
+}
+
+// elementID returns the id part of an htmx 4 element identifier
+// ("tag#id"), percent-decoded and checked like every string header, or ""
+// when there is no id.
+func elementID(v string) string {
+	_, id, ok := strings.Cut(v, "#")
+	if !ok || id == "" {
+		return ""
+	}
+	decoded, err := url.PathUnescape(id)
+	if err != nil {
+		return ""
+	}
+	return cleanValue(decoded, MaxHeaderValueLen)
 }
 
 // IsRequest reports whether r carries HX-Request: true, by the same rule as

@@ -38,15 +38,36 @@ func TestParseRequest(t *testing.T) {
 				"HX-Trigger-Name", "save",
 				"HX-Current-URL", "https://example.com/items?page=2",
 				"HX-Prompt", "yes, please",
-				"HX-Request-Type", "partial",
 			},
 			htmx.Request{
 				Enabled: true, Boosted: true, HistoryRestore: true,
 				Target: "main", Trigger: "save-btn", TriggerName: "save",
 				CurrentURL: "https://example.com/items?page=2", Prompt: "yes, please",
-				RequestType: "partial",
 			},
 		},
+		{
+			// What htmx 4.0.1 sends for <button id="save-btn" hx-post hx-target="#note-7">.
+			"every htmx 4 header",
+			[]string{
+				"HX-Request", "true",
+				"HX-Source", "button#save-btn",
+				"HX-Target", "tr#note-7",
+				"HX-Current-URL", "https://example.com/notes",
+				"HX-Request-Type", "partial",
+				"HX-Trigger", "ignored",
+				"HX-Trigger-Name", "ignored",
+			},
+			htmx.Request{
+				Enabled: true, Target: "note-7", Trigger: "save-btn",
+				CurrentURL: "https://example.com/notes", RequestType: "partial",
+			},
+		},
+		{"htmx 4 boosted", []string{"HX-Request", "true", "HX-Boosted", "true", "HX-Source", "a", "HX-Target", "body", "HX-Request-Type", "full"},
+			htmx.Request{Enabled: true, Boosted: true, RequestType: "full"}},
+		{"htmx 4 encoded id", []string{"HX-Request-Type", "partial", "HX-Target", "div#caf%C3%A9%20list#2"}, htmx.Request{RequestType: "partial", Target: "café list#2"}},
+		{"htmx 4 bad escape", []string{"HX-Request-Type", "partial", "HX-Target", "div#a%zz"}, htmx.Request{RequestType: "partial"}},
+		{"htmx 4 encoded control", []string{"HX-Request-Type", "partial", "HX-Target", "div#a%0Ab"}, htmx.Request{RequestType: "partial"}},
+		{"htmx 4 empty id", []string{"HX-Request-Type", "partial", "HX-Source", "div#"}, htmx.Request{RequestType: "partial"}},
 		{"lower-case header names", []string{"hx-request", "true", "hx-target", "t"}, htmx.Request{Enabled: true, Target: "t"}},
 
 		// Booleans.
@@ -229,6 +250,12 @@ func TestWantsFullPageNamedCases(t *testing.T) {
 		{"htmx with unknown type", []string{"HX-Request", "true", "HX-Request-Type", "bogus"}, false},
 		{"HX-Request false", []string{"HX-Request", "false", "HX-Request-Type", "partial"}, true},
 		{"malformed HX-Request", []string{"HX-Request", "yes"}, true},
+		// Header sets htmx 4.0.1 sends (see its #createCoreHeaders,
+		// #issueRequest and #restoreHistory).
+		{"htmx 4 partial", []string{"HX-Request", "true", "HX-Source", "a", "HX-Target", "main#main", "HX-Current-URL", "http://x/", "HX-Request-Type", "partial"}, false},
+		{"htmx 4 hx-select", []string{"HX-Request", "true", "HX-Source", "a", "HX-Target", "main#main", "HX-Request-Type", "full"}, true},
+		{"htmx 4 boosted", []string{"HX-Request", "true", "HX-Boosted", "true", "HX-Source", "a", "HX-Target", "body", "HX-Request-Type", "full"}, true},
+		{"htmx 4 history restore", []string{"HX-History-Restore-Request", "true", "HX-Request-Type", "full"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,11 +9,28 @@ import (
 	"testing"
 )
 
-// TestVendoredHTMX guards the vendored htmx files: a hand edit of
-// htmx.min.js (or a partial update) makes this fail. Regenerate the files
-// with scripts/update-htmx.sh instead of editing them.
+// TestVendoredHTMX guards the vendored htmx files of every supported major
+// version: a hand edit of htmx.min.js (or a partial update) makes this fail.
+// Regenerate the files with scripts/update-htmx.sh instead of editing them.
 func TestVendoredHTMX(t *testing.T) {
-	fsys := FrameworkFS()
+	for _, tc := range []struct {
+		dir   string // directory inside FrameworkFS
+		major string // the major version its htmx.version must have
+	}{
+		{".", "2"},
+		{"htmx4", "4"},
+	} {
+		t.Run("htmx"+tc.major, func(t *testing.T) {
+			checkVendoredHTMX(t, tc.dir, tc.major)
+		})
+	}
+}
+
+func checkVendoredHTMX(t *testing.T, dir, major string) {
+	fsys, err := fs.Sub(FrameworkFS(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	js, err := fs.ReadFile(fsys, "htmx.min.js")
 	if err != nil {
@@ -43,10 +60,14 @@ func TestVendoredHTMX(t *testing.T) {
 		t.Fatalf("read htmx.version: %v", err)
 	}
 	v := strings.TrimSpace(string(version))
-	if v == "" {
-		t.Error("htmx.version is empty")
-	} else if !regexp.MustCompile(`^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$`).MatchString(v) {
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$`).MatchString(v) {
 		t.Errorf("htmx.version = %q, want a semantic version", v)
+	} else if !strings.HasPrefix(v, major+".") {
+		t.Errorf("htmx.version = %q in %s, want htmx %s", v, dir, major)
+	}
+	// The minified file announces its own version; it must be the pinned one.
+	if !strings.Contains(string(js), `"`+v+`"`) && !strings.Contains(string(js), `'`+v+`'`) {
+		t.Errorf("htmx.min.js does not contain its pinned version %q", v)
 	}
 
 	license, err := fs.ReadFile(fsys, "htmx.LICENSE.txt")
@@ -73,5 +94,10 @@ func TestFrameworkAssets(t *testing.T) {
 	}
 	if ct := res.hdr.Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
 		t.Errorf("Content-Type = %q", ct)
+	}
+	if p := a.Path("htmx4/htmx.min.js"); !regexp.MustCompile(`^/static/htmx4/htmx\.min\.[0-9a-f]{12}\.js$`).MatchString(p) {
+		t.Errorf("Path(htmx4/htmx.min.js) = %q", p)
+	} else if res := do(t, a, "GET", p); res.code != 200 {
+		t.Errorf("GET %s: %d", p, res.code)
 	}
 }

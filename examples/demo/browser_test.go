@@ -1,33 +1,67 @@
 package demo_test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/htmx"
 	"github.com/trellis-go/trellis/internal/browsertest"
+	"github.com/trellis-go/trellis/trellistest"
 )
 
-// TestBrowser drives the demo in one headless chromium, a tab per flow:
-// htmx must work under the strict CSP, with no console errors or CSP
-// violations. Failed steps save screenshots (see internal/browsertest).
+// TestBrowser drives the demo in one headless chromium, a tab per flow,
+// once with htmx 2 and once with htmx 4 (config htmx.version): htmx must
+// work under the strict CSP, with no console errors or CSP violations.
+// The two versions run in parallel, each on its own demo servers. Failed
+// steps save screenshots (see internal/browsertest).
 func TestBrowser(t *testing.T) {
 	browser := browsertest.Start(t)
-	t.Run("kernel tour", func(t *testing.T) { kernelTour(t, browser) })
-	t.Run("accounts", func(t *testing.T) { accountsFlow(t, browser) })
-	t.Run("notes", func(t *testing.T) { notesFlow(t, browser) })
-	t.Run("jobs dashboard", func(t *testing.T) { jobsDashboardFlow(t, browser) })
+	for _, version := range []int{2, 4} {
+		t.Run(fmt.Sprintf("htmx%d", version), func(t *testing.T) {
+			t.Parallel()
+			v := htmxVersion(version)
+			t.Run("kernel tour", func(t *testing.T) { kernelTour(t, browser, v) })
+			t.Run("accounts", func(t *testing.T) { accountsFlow(t, browser, v) })
+			t.Run("notes", func(t *testing.T) { notesFlow(t, browser, v) })
+			t.Run("jobs dashboard", func(t *testing.T) { jobsDashboardFlow(t, browser, v) })
+		})
+	}
+}
+
+// htmxVersion is the htmx major version a flow runs the demo with.
+type htmxVersion int
+
+// start runs a demo serving this htmx version.
+func (v htmxVersion) start(t *testing.T) *trellistest.Server {
+	t.Helper()
+	return newDemo(t, false, func(c *config.Config) { c.HTMX.Version = int(v) })
+}
+
+// open opens a tab on path and checks that the page runs the htmx
+// version the demo was configured with.
+func (v htmxVersion) open(t *testing.T, browser *browsertest.Browser, s *trellistest.Server, path, ready string) *browsertest.Page {
+	t.Helper()
+	p := browser.NewPage(t)
+	p.Run("open "+path, chromedp.Navigate(s.URL+path), chromedp.WaitVisible(chromedp.CSS(ready)))
+	if got := p.Eval("htmx version", "window.htmx && htmx.version"); !strings.HasPrefix(got, fmt.Sprintf("%d.", v)) {
+		t.Fatalf("the page runs htmx %q, want htmx %d", got, v)
+	}
+	return p
 }
 
 // kernelTour exercises partials, OOB swaps, triggers, polling, 286, the
 // error region and history.
-func kernelTour(t *testing.T, browser *browsertest.Browser) {
-	s := newDemo(t, false)
-	p := browser.NewPage(t)
-
-	p.Run("open home", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#count")))
+func kernelTour(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
+	s := v.start(t)
+	p := v.open(t, browser, s, "/", "#count")
 	p.CheckNoErrors("open home")
 
 	p.Click("click counter", "#counter button")
@@ -81,17 +115,70 @@ func kernelTour(t *testing.T, browser *browsertest.Browser) {
 
 	p.Click("boosted nav link", `nav a[href="/about"]`)
 	p.WaitText("boosted render is a full page", "#render-mode", "a full page")
+
+	// An out-of-band table row (htmx.OOB wraps it in a <template>) swaps
+	// under both versions.
+	var oob strings.Builder
+	cell := htmx.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := io.WriteString(w, "<td>new</td>")
+		return err
+	})
+	if err := htmx.OOB("tr", "probe-row", "", cell).Render(context.Background(), &oob); err != nil {
+		t.Fatal(err)
+	}
+	swapJS := map[htmxVersion]string{
+		2: `htmx.swap(main, text, {swapStyle: "innerHTML"})`,
+		4: `await htmx.swap({sourceElement: main, target: main, swap: "innerHTML", text})`,
+	}[v]
+	got := p.Eval("swap an out-of-band row", `(async () => {
+		const box = document.createElement("div");
+		box.innerHTML = '<div id="probe-main"></div><table><tbody><tr id="probe-row"><td>old</td></tr></tbody></table>';
+		document.body.appendChild(box);
+		const main = document.getElementById("probe-main");
+		const text = "<p>main</p>" + `+jsonString(oob.String())+`;
+		`+swapJS+`;
+		const result = [main.innerHTML, box.querySelectorAll("tr").length, document.querySelector("#probe-row td").textContent].join("|");
+		box.remove();
+		return result;
+	})()`)
+	if got != "<p>main</p>|1|new" {
+		t.Errorf("out-of-band row swap: main|rows|cell = %q, want <p>main</p>|1|new", got)
+	}
+
+	if v == 4 {
+		// htmx 4 always runs <script> in swapped content; trellis.js drops
+		// it unless htmx.allow_script_tags is set (it is not here).
+		got := p.Eval("swap content with a script", `(async () => {
+			const box = document.createElement("div");
+			document.body.appendChild(box);
+			await htmx.swap({sourceElement: box, target: box, swap: "innerHTML",
+				text: '<p id="probe-p">swapped</p><script id="probe-s" src="/static/probe.js"></script>'});
+			const result = !!document.getElementById("probe-p") + "," + !!document.getElementById("probe-s");
+			box.remove();
+			return result;
+		})()`)
+		if got != "true,false" {
+			t.Errorf("content swapped, script kept: %s, want true,false", got)
+		}
+	}
 	p.CheckNoErrors("end of the tour")
 }
 
 // accountsFlow registers, logs out and logs in through the real forms:
 // htmx posts carry the CSRF header, validation errors swap in place, and
 // success reloads the page with a flash.
-func accountsFlow(t *testing.T, browser *browsertest.Browser) {
-	s := newDemo(t, false)
-	p := browser.NewPage(t)
-
-	p.Run("open register", chromedp.Navigate(s.URL+"/register"), chromedp.WaitVisible(chromedp.CSS("#register-form")))
+func accountsFlow(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
+	s := v.start(t)
+	p := v.open(t, browser, s, "/register", "#register-form")
+	// Record whether the submit button is disabled while a request is in
+	// flight (hx-disabled-elt; under htmx 4 trellis.js implements it): just
+	// before htmx 2 sends it, just after htmx 4 received the answer.
+	inFlight := map[htmxVersion]string{2: "htmx:beforeSend", 4: "htmx:after:request"}[v]
+	p.Eval("watch the submit button", `(() => { window.submitDisabled = [];
+		document.addEventListener("`+inFlight+`", () => {
+			const b = document.querySelector("#register-form button[type=submit]");
+			window.submitDisabled.push(!!b && b.disabled);
+		}); })()`)
 	p.Run("fill a mismatching form",
 		chromedp.SendKeys(chromedp.CSS("#field-email"), "new@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#field-name"), "New <b>User</b>"),
@@ -100,6 +187,12 @@ func accountsFlow(t *testing.T, browser *browsertest.Browser) {
 	)
 	p.Click("submit the form", "#register-form button[type=submit]")
 	p.WaitText("inline error", "#field-password_confirm-error", "do not match")
+	if got := p.Eval("submit button state", `window.submitDisabled.join(",")`); got != "true" {
+		t.Errorf("submit button disabled during the request: %q, want true", got)
+	}
+	if got := p.Eval("submit button after", `document.querySelector("#register-form button[type=submit]").disabled`); got != "false" {
+		t.Errorf("submit button disabled after the request: %s", got)
+	}
 	p.Run("fix the confirmation",
 		chromedp.SendKeys(chromedp.CSS("#field-password"), "long enough"),
 		chromedp.SendKeys(chromedp.CSS("#field-password_confirm"), "long enough"),
@@ -129,13 +222,12 @@ func accountsFlow(t *testing.T, browser *browsertest.Browser) {
 // jobsDashboardFlow enqueues jobs from the playground and works the admin
 // dashboard: live stats, tabs, retry-all and clear with confirmation, and
 // cancelling a running job.
-func jobsDashboardFlow(t *testing.T, browser *browsertest.Browser) {
-	s := newDemo(t, false)
-	p := browser.NewPage(t)
+func jobsDashboardFlow(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
+	s := v.start(t)
+	p := v.open(t, browser, s, "/login", "#login-form")
 	dialogs := p.AcceptDialogs()
 
-	p.Run("log in", chromedp.Navigate(s.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#login-form")),
-		chromedp.SendKeys(chromedp.CSS("#field-email"), "admin@example.com"),
+	p.Run("log in", chromedp.SendKeys(chromedp.CSS("#field-email"), "admin@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#field-password"), adminPassword))
 	p.Click("submit login", "#login-form button[type=submit]")
 	p.WaitText("signed in", "#nav-account", "Demo admin")
@@ -185,13 +277,12 @@ func jobsDashboardFlow(t *testing.T, browser *browsertest.Browser) {
 // notesFlow is the everyday loop: register, log in, create a note with a
 // validation error then fix it, search, edit inline, delete, see each
 // flash once, log out.
-func notesFlow(t *testing.T, browser *browsertest.Browser) {
-	s := newDemo(t, false)
-	p := browser.NewPage(t)
+func notesFlow(t *testing.T, browser *browsertest.Browser, v htmxVersion) {
+	s := v.start(t)
+	p := v.open(t, browser, s, "/register", "#register-form")
 	p.AcceptDialogs()
 
-	p.Run("register", chromedp.Navigate(s.URL+"/register"), chromedp.WaitVisible(chromedp.CSS("#register-form")),
-		chromedp.SendKeys(chromedp.CSS("#field-email"), "noter@example.com"),
+	p.Run("register", chromedp.SendKeys(chromedp.CSS("#field-email"), "noter@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#field-password"), "noter password"),
 		chromedp.SendKeys(chromedp.CSS("#field-password_confirm"), "noter password"))
 	p.Click("create the account", "#register-form button[type=submit]")
@@ -256,4 +347,13 @@ func notesFlow(t *testing.T, browser *browsertest.Browser) {
 	p.WaitText("logged out at the end", "#nav-login", "Log in")
 	p.Expect(regexp.MustCompile(`422|Unprocessable`))
 	p.CheckNoErrors("notes flow")
+}
+
+// jsonString quotes s as a JavaScript string literal.
+func jsonString(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

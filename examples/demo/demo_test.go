@@ -10,17 +10,23 @@ import (
 	"time"
 
 	"github.com/trellis-go/trellis"
+	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/examples/demo"
 	"github.com/trellis-go/trellis/trellistest"
 )
 
-func newDemo(t *testing.T, postgres bool) *trellistest.Server {
+// newDemo starts the demo on SQLite or PostgreSQL with fast job timings;
+// configure functions adjust the config further (the htmx version, say).
+func newDemo(t *testing.T, postgres bool, configure ...func(*config.Config)) *trellistest.Server {
 	t.Helper()
 	cfg := trellistest.Config(t)
 	if postgres {
 		cfg.Database.URL = trellistest.PostgresURL(t)
 	}
 	cfg.Jobs.RetryBase, cfg.Jobs.PollInterval, cfg.Jobs.FetchCooldown = 50*time.Millisecond, 100*time.Millisecond, 10*time.Millisecond
+	for _, f := range configure {
+		f(cfg)
+	}
 	app, err := demo.New(context.Background(), cfg, adminPassword, trellis.WithLogOutput(io.Discard))
 	if err != nil {
 		t.Fatal(err)

@@ -74,10 +74,13 @@ type Page struct {
 }
 
 // NewPage opens a tab that records console errors, uncaught exceptions and
-// CSP violations. It closes at the end of the test.
+// CSP violations. It closes at the end of the test. Each tab has its own
+// browser context (cookies, storage), so tabs of tests running in parallel
+// do not share sessions: cookies ignore ports, and every test server
+// listens on 127.0.0.1.
 func (b *Browser) NewPage(t *testing.T) *Page {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx)
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("opening a tab: %v", err)
@@ -196,6 +199,20 @@ func (p *Page) WaitText(step, selector, want string) {
 	p.t.Fatalf("%s: %s shows %q, want it to contain %q (screenshot: %s)", step, selector, got, want, p.Screenshot(step))
 }
 
+// Eval evaluates the JavaScript expression js in the page, awaiting it if
+// it is a promise, and returns its value as a string ("" for null or
+// undefined). A failed evaluation fails the test.
+func (p *Page) Eval(step, js string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.Ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Promise.resolve(`+js+`).then(v => v == null ? "" : String(v))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("%s: evaluating %s: %v (screenshot: %s)", step, js, err, p.Screenshot(step))
+	}
+	return v
+}
+
 // Location returns the page's current URL.
 func (p *Page) Location() string {
 	p.t.Helper()
@@ -213,11 +230,17 @@ func jsString(s string) string {
 
 // WaitReady waits until the element matching selector exists, htmx has
 // processed it (so a click triggers its request) and no swap, settle or
-// request is in progress on it or its ancestors.
+// request is in progress on it or its ancestors. It works with htmx 2,
+// which keeps its data in el["htmx-internal-data"], and htmx 4, which
+// keeps it in el._htmx on the elements it wires (a submit button counts
+// as processed when its form is).
 func (p *Page) WaitReady(step, selector string) {
 	p.t.Helper()
 	js := `(() => { const el = document.querySelector(` + jsString(selector) + `);
-		return !!el && !!el["htmx-internal-data"] && !el.closest(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"); })()`
+		if (!el) return false;
+		const processed = !!el["htmx-internal-data"] || !!(el._htmx && el._htmx.initialized) ||
+			!!(el.form && el.form._htmx && el.form._htmx.initialized);
+		return processed && !el.closest(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"); })()`
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(p.Ctx, 5*time.Second)

@@ -1,6 +1,8 @@
 // trellis.js — the small client-side companion of the Trellis framework.
 // It runs under a strict Content-Security-Policy (no inline code, no eval)
-// and only uses htmx events:
+// and only uses htmx events. It works with htmx 2 and htmx 4 (config
+// htmx.version): it reads htmx.version once at start-up and listens to that
+// version's events, whose names and details differ. Under both versions:
 //   * error responses are swapped only when the server retargeted them into
 //     the error region (or for boosted navigation); anything else shows a
 //     generic message there instead of replacing part of the page;
@@ -10,8 +12,24 @@
 //   * elements with data-dismiss="<selector>" empty that element on click,
 //     and data-dismiss-self removes the element's parent (a flash message);
 //   * unsafe requests carry the CSRF token from <meta name="csrf-token">.
+// Under htmx 4 it also keeps two htmx 2 behaviours Trellis relies on:
+//   * hx-disabled-elt disables the elements it names while the request
+//     runs (htmx 4 calls this hx-disable, which means "no htmx" in htmx 2);
+//   * <script> elements in swapped content are dropped unless the config
+//     key htmx.allow_script_tags is true (htmx 4 always runs them).
 (function () {
   "use strict";
+
+  var htmx4 = !!window.htmx && /^4\./.test(String(window.htmx.version));
+
+  var messages = {
+    network: "Could not reach the server. Check your connection and try again.",
+    timeout: "The server took too long to answer. Please try again."
+  };
+
+  function failed(status) {
+    return "The request failed (" + status + "). Please try again.";
+  }
 
   function errorRegion() {
     return document.getElementById("trellis-error");
@@ -35,45 +53,137 @@
     region.replaceChildren(box);
   }
 
-  document.addEventListener("htmx:beforeRequest", function (evt) {
-    var config = evt.detail.requestConfig;
-    var cause = config && config.triggeringEvent;
+  // clearOnUserRequest empties the error region when a request starts
+  // from something the user did (a trusted event), not from polling.
+  function clearOnUserRequest(cause) {
     var region = errorRegion();
     if (region && cause && cause.isTrusted) {
       region.replaceChildren();
     }
-  });
+  }
 
-  document.addEventListener("htmx:configRequest", function (evt) {
-    var verb = (evt.detail.verb || "get").toUpperCase();
-    if (verb === "GET" || verb === "HEAD") {
-      return;
-    }
+  function unsafe(verb) {
+    verb = String(verb || "get").toUpperCase();
+    return verb !== "GET" && verb !== "HEAD";
+  }
+
+  function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
-    if (meta && meta.content) {
-      evt.detail.headers["X-CSRF-Token"] = meta.content;
-    }
-  });
+    return meta && meta.content ? meta.content : "";
+  }
 
-  document.addEventListener("htmx:beforeSwap", function (evt) {
-    var xhr = evt.detail.xhr;
-    if (!xhr || xhr.status < 400 || xhr.status === 422) {
-      return;
-    }
-    if (xhr.getResponseHeader("HX-Retarget") || evt.detail.boosted) {
-      return;
-    }
-    evt.detail.shouldSwap = false;
-    showError("The request failed (" + xhr.status + "). Please try again.");
-  });
+  // swapRefused reports whether an error response must not be swapped:
+  // 4xx/5xx other than 422, not retargeted by the server, not boosted.
+  function swapRefused(status, retargeted, boosted) {
+    return status >= 400 && status !== 422 && !retargeted && !boosted;
+  }
 
-  document.addEventListener("htmx:sendError", function () {
-    showError("Could not reach the server. Check your connection and try again.");
-  });
+  function listenHTMX2() {
+    document.addEventListener("htmx:beforeRequest", function (evt) {
+      var config = evt.detail.requestConfig;
+      clearOnUserRequest(config && config.triggeringEvent);
+    });
 
-  document.addEventListener("htmx:timeout", function () {
-    showError("The server took too long to answer. Please try again.");
-  });
+    document.addEventListener("htmx:configRequest", function (evt) {
+      var token = csrfToken();
+      if (unsafe(evt.detail.verb) && token) {
+        evt.detail.headers["X-CSRF-Token"] = token;
+      }
+    });
+
+    document.addEventListener("htmx:beforeSwap", function (evt) {
+      var xhr = evt.detail.xhr;
+      if (xhr && swapRefused(xhr.status, !!xhr.getResponseHeader("HX-Retarget"), evt.detail.boosted)) {
+        evt.detail.shouldSwap = false;
+        showError(failed(xhr.status));
+      }
+    });
+
+    document.addEventListener("htmx:sendError", function () {
+      showError(messages.network);
+    });
+
+    document.addEventListener("htmx:timeout", function () {
+      showError(messages.timeout);
+    });
+  }
+
+  function listenHTMX4() {
+    // Every htmx 4 request event carries the request context in
+    // detail.ctx: ctx.request (method, headers, signal), ctx.response
+    // (status, headers) once answered, ctx.hx (the HX-* response headers,
+    // lower-cased without "hx-" or dashes) and ctx.sourceEvent.
+    document.addEventListener("htmx:config:request", function (evt) {
+      var request = evt.detail.ctx.request;
+      var token = csrfToken();
+      if (unsafe(request.method) && token) {
+        request.headers["X-CSRF-Token"] = token;
+      }
+    });
+
+    document.addEventListener("htmx:before:request", function (evt) {
+      var ctx = evt.detail.ctx;
+      clearOnUserRequest(ctx.sourceEvent);
+      var elt = ctx.sourceElement;
+      var spec = elt && elt.getAttribute && elt.getAttribute("hx-disabled-elt");
+      if (!spec) {
+        return;
+      }
+      ctx.trellisDisabled = [];
+      window.htmx.findAll(elt, spec).forEach(function (el) {
+        if (el && "disabled" in el && !el.disabled) {
+          el.disabled = true;
+          ctx.trellisDisabled.push(el);
+        }
+      });
+    });
+
+    document.addEventListener("htmx:finally:request", function (evt) {
+      (evt.detail.ctx.trellisDisabled || []).forEach(function (el) {
+        el.disabled = false;
+      });
+    });
+
+    document.addEventListener("htmx:before:swap", function (evt) {
+      var ctx = evt.detail.ctx;
+      var status = ctx.response && ctx.response.status;
+      var headers = (ctx.request && ctx.request.headers) || {};
+      var boosted = headers["HX-Boosted"] === "true";
+      if (status && swapRefused(status, !!(ctx.hx && ctx.hx.retarget), boosted)) {
+        evt.preventDefault();
+        showError(failed(status));
+        return;
+      }
+      var trellis = window.htmx.config.trellis;
+      if (!(trellis && trellis.allowScriptTags === true)) {
+        (evt.detail.tasks || []).forEach(function (task) {
+          if (task.fragment && task.fragment.querySelectorAll) {
+            task.fragment.querySelectorAll("script").forEach(function (script) {
+              script.remove();
+            });
+          }
+        });
+      }
+    });
+
+    document.addEventListener("htmx:error", function (evt) {
+      var ctx = evt.detail.ctx;
+      if (!ctx || !ctx.request) {
+        return;
+      }
+      if (ctx.request.signal && ctx.request.signal.reason === "timeout") {
+        showError(messages.timeout);
+      } else if (!ctx.response) {
+        showError(messages.network);
+      }
+    });
+  }
+
+  if (htmx4) {
+    listenHTMX4();
+  } else {
+    listenHTMX2();
+  }
 
   document.addEventListener("click", function (evt) {
     if (!evt.target.closest) {
