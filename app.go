@@ -379,10 +379,12 @@ func (a *App) appMiddleware(next http.Handler) http.Handler {
 	})
 }
 
-// formError answers a form body that could not be read.
+// formError answers a request whose URL or form body could not be read.
 func (a *App) formError(w http.ResponseWriter, r *http.Request, status int, err error) {
 	msg := "The form data could not be read. Reload the page and try again."
 	switch {
+	case errors.Is(err, middleware.ErrBadText):
+		msg = "The address or form contains characters this site does not accept (a NUL byte or text that is not UTF-8)."
 	case errors.Is(err, middleware.ErrTooManyFields):
 		msg = "The form has too many fields."
 	case status == http.StatusRequestEntityTooLarge:

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -13,6 +14,11 @@ import (
 // ErrMalformedForm is passed to the error handler for form bodies that
 // cannot be parsed or are not UTF-8.
 var ErrMalformedForm = errors.New("malformed form data")
+
+// ErrBadText is passed to the error handler for a path, query or form value
+// that is not UTF-8 or contains a NUL byte, which no page means to send
+// and PostgreSQL refuses to store.
+var ErrBadText = errors.New("text that is not UTF-8 or contains a NUL byte")
 
 // ErrTooManyFields is passed to the error handler for forms with more
 // fields than allowed.
@@ -27,10 +33,12 @@ type FormOptions struct {
 	MaxMemory int64
 }
 
-// Forms parses urlencoded and multipart bodies of POST, PUT, PATCH and
-// DELETE requests up front, so malformed input is answered once and
-// clearly — 400 for bad encoding or invalid UTF-8, 413 for bodies over the
-// limit or too many fields — and never reaches a handler as a 500. It also
+// Forms checks every request's path and query string and parses
+// urlencoded and multipart bodies of POST, PUT, PATCH and DELETE requests up
+// front, so malformed input is answered once and clearly — 400 for bad
+// encoding, a cut-off body, invalid UTF-8 or a NUL byte in the path, a
+// query value or a form value, 413 for bodies over the limit or too many
+// fields — and never reaches a handler or the database as a 500. It also
 // applies method override: a POST form with _method=PUT, PATCH or DELETE
 // is routed as that method, so plain HTML forms can use them.
 func Forms(opts FormOptions, onError ErrorFunc) func(http.Handler) http.Handler {
@@ -42,6 +50,10 @@ func Forms(opts FormOptions, onError ErrorFunc) func(http.Handler) http.Handler 
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := checkURL(r); err != nil {
+				onError(w, r, http.StatusBadRequest, err)
+				return
+			}
 			if !hasFormBody(r) {
 				next.ServeHTTP(w, r)
 				return
@@ -95,12 +107,12 @@ func parseForm(r *http.Request, opts FormOptions) (int, error) {
 	n := 0
 	for k, vs := range r.PostForm {
 		n += len(vs)
-		if !utf8.ValidString(k) {
-			return http.StatusBadRequest, fmt.Errorf("%w: a field name is not UTF-8", ErrMalformedForm)
+		if !goodText(k) {
+			return http.StatusBadRequest, fmt.Errorf("%w: a field name", ErrBadText)
 		}
 		for _, v := range vs {
-			if !utf8.ValidString(v) {
-				return http.StatusBadRequest, fmt.Errorf("%w: field %q is not UTF-8", ErrMalformedForm, k)
+			if !goodText(v) {
+				return http.StatusBadRequest, fmt.Errorf("%w: field %q", ErrBadText, k)
 			}
 		}
 	}
@@ -113,4 +125,37 @@ func parseForm(r *http.Request, opts FormOptions) (int, error) {
 		return http.StatusRequestEntityTooLarge, fmt.Errorf("%w: %d values, at most %d", ErrTooManyFields, n, opts.MaxFields)
 	}
 	return 0, nil
+}
+
+// goodText reports whether s is UTF-8 without NUL bytes.
+func goodText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// checkURL refuses a decoded path or query value that is not good text.
+// Query strings are parsed only when they contain an escape, the only way
+// to smuggle such bytes past the request line.
+func checkURL(r *http.Request) error {
+	if !goodText(r.URL.Path) {
+		return fmt.Errorf("%w: the path", ErrBadText)
+	}
+	raw := r.URL.RawQuery
+	if raw == "" {
+		return nil
+	}
+	if strings.IndexByte(raw, '%') < 0 && goodText(raw) {
+		return nil
+	}
+	q, _ := url.ParseQuery(raw) // malformed pairs are dropped, as r.URL.Query does
+	for k, vs := range q {
+		if !goodText(k) {
+			return fmt.Errorf("%w: a query parameter name", ErrBadText)
+		}
+		for _, v := range vs {
+			if !goodText(v) {
+				return fmt.Errorf("%w: query parameter %q", ErrBadText, k)
+			}
+		}
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // syncBuffer is a log sink safe for the server goroutine and the test.
@@ -150,7 +151,12 @@ func TestStackHijack(t *testing.T) {
 	if string(b) != "hello" {
 		t.Errorf("after upgrade: %q", b)
 	}
-	srv.Close()
+	// The handler's deferred log line comes after the hijacked
+	// connection is handed back; httptest does not wait for it.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), `"status":101`) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if !strings.Contains(logs.String(), `"status":101`) {
 		t.Errorf("access log: %s", logs.String())
 	}
