@@ -24,6 +24,7 @@ import (
 	"github.com/trellis-go/trellis/form"
 	"github.com/trellis-go/trellis/health"
 	"github.com/trellis-go/trellis/jobs"
+	jobsadmin "github.com/trellis-go/trellis/jobs/admin"
 	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/render"
 	"github.com/trellis-go/trellis/session"
@@ -187,7 +188,11 @@ func New(cfg *config.Config, opts ...Option) (*App, error) {
 		a.Auth.Routes(a.Router)
 	}
 	if a.Jobs != nil {
-		admin := jobs.NewAdmin(a.Jobs, a.Render, a.Sessions, a.Logger)
+		admin, err := jobsadmin.New(jobsadmin.Options{Engine: a.Jobs, Render: a.Render, Sessions: a.Sessions, Logger: a.Logger})
+		if err != nil {
+			_ = a.Close(context.Background())
+			return nil, fmt.Errorf("trellis: %w", err)
+		}
 		a.Router.Group(func(r chi.Router) {
 			r.Use(a.Auth.RequireRole(auth.RoleAdmin))
 			admin.Routes(r)

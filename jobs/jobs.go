@@ -2,7 +2,8 @@
 // typed arguments and workers, priorities, queues, retries with exponential
 // backoff and jitter, per-job timeouts, uniqueness, enqueueing inside the
 // app's own transaction, cancellation, a dead letter queue, cron schedules,
-// durable metrics, and an admin JSON API with an htmx dashboard.
+// and durable metrics. The admin JSON API and htmx dashboard live in
+// package jobs/admin; this package has no HTTP in it.
 //
 // # Storage
 //
@@ -30,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -198,6 +200,29 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.started = true
 	return nil
+}
+
+// Kinds returns the job kinds with registered workers, in registration
+// order.
+func (e *Engine) Kinds() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.kinds...)
+}
+
+// Queues returns the names of the configured queues, sorted (none when
+// jobs.queues is malformed, which New's caller has already validated).
+func (e *Engine) Queues() []string {
+	queues, err := config.ParseQueues(e.cfg.Queues)
+	if err != nil {
+		return nil
+	}
+	names := make([]string, 0, len(queues))
+	for q := range queues {
+		names = append(names, q)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // working reports whether this process works jobs: enabled, with workers.
