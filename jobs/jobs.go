@@ -115,7 +115,7 @@ func (e *Engine) Migrate(ctx context.Context) error {
 // riverConfig builds River's configuration from the jobs section.
 func (e *Engine) riverConfig(withWorkers bool) (*river.Config, error) {
 	rc := &river.Config{
-		Logger:                      e.logger,
+		Logger:                      riverLogger(e.logger, e.cfg.Debug),
 		MaxAttempts:                 e.cfg.MaxRetries + 1,
 		JobTimeout:                  e.cfg.Timeout,
 		RescueStuckJobsAfter:        e.cfg.RescueAfter,
