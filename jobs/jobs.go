@@ -56,6 +56,7 @@ type riverClient interface {
 	JobRetry(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	JobDeleteMany(ctx context.Context, params *river.JobDeleteManyParams) (*river.JobDeleteManyResult, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 }
 
@@ -156,7 +157,13 @@ func (e *Engine) build() error {
 		return err
 	}
 	if e.db.Dialect == db.SQLite {
-		c, err := river.NewClient(riversqlite.New(e.riverPool), rc)
+		// After Stop closed River's own pool, clients built for queries and
+		// actions (List, Get, Retry …) use the app's pool.
+		pool := e.riverPool
+		if pool == nil {
+			pool = e.db.SQL
+		}
+		c, err := river.NewClient(riversqlite.New(pool), rc)
 		if err != nil {
 			return fmt.Errorf("jobs: %w", err)
 		}
@@ -266,6 +273,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	if e.riverPool != nil {
 		errs = append(errs, e.riverPool.Close())
 		e.riverPool = nil
+		e.client, e.txInserter = nil, nil // rebuilt on the app's pool if used again
 	}
 	return errors.Join(errs...)
 }
