@@ -38,7 +38,6 @@ func eachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
 	}
 }
 
-
 func TestDistributionNearestRank(t *testing.T) {
 	values := make([]float64, 0, 100)
 	for i := 100; i >= 1; i-- { // unsorted on purpose
@@ -122,4 +121,40 @@ func countKind(t *testing.T, e *Engine, kind string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestRiverSchemaHasTheColumnsOurSQLUses fails, naming the table and
+// column, when the pinned River version's migrations no longer create a
+// column that riversql.go reads, on either database.
+func TestRiverSchemaHasTheColumnsOurSQLUses(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		d := openTestDB(t, dialect)
+		for table, cols := range riverColumns {
+			q := `SELECT name FROM pragma_table_info(?)`
+			if dialect == "postgres" {
+				q = `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`
+			}
+			rows, err := d.SQL.Query(q, table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			have := map[string]bool{}
+			for rows.Next() {
+				var c string
+				if err := rows.Scan(&c); err != nil {
+					t.Fatal(err)
+				}
+				have[c] = true
+			}
+			rows.Close()
+			if len(have) == 0 {
+				t.Fatalf("River's table %s does not exist on %s: riversql.go needs rewriting for this River version", table, dialect)
+			}
+			for _, c := range cols {
+				if !have[c] {
+					t.Errorf("River's table %s has no column %q on %s: riversql.go uses it; rewrite that SQL for this River version", table, c, dialect)
+				}
+			}
+		}
+	})
 }

@@ -141,8 +141,8 @@ func (e *Engine) stateCounts(ctx context.Context, fn func(kind, state string, n 
 // of completed jobs still retained (their last attempt).
 func (e *Engine) durations(ctx context.Context) (exec, wait map[string][]float64, err error) {
 	q := `SELECT kind,
-		(julianday(finalized_at) - julianday(attempted_at)) * 86400000.0,
-		(julianday(attempted_at) - julianday(scheduled_at)) * 86400000.0
+		(unixepoch(finalized_at, 'subsec') - unixepoch(attempted_at, 'subsec')) * 1000.0,
+		(unixepoch(attempted_at, 'subsec') - unixepoch(scheduled_at, 'subsec')) * 1000.0
 		FROM river_job WHERE state = 'completed' AND attempted_at IS NOT NULL ORDER BY id DESC LIMIT 200000`
 	if e.db.Dialect == db.Postgres {
 		q = `SELECT kind,

@@ -222,13 +222,24 @@ func TestAdminAPI(t *testing.T) {
 			l, err := e.app.Jobs.List(ctx, jobs.ListParams{Status: jobs.StatusDead})
 			return err == nil && l.Total == 2
 		})
+		before := map[int64]int{}
+		l, _ := e.app.Jobs.List(ctx, jobs.ListParams{Status: jobs.StatusDead})
+		for _, j := range l.Jobs {
+			before[j.ID] = j.Attempt
+		}
 		res = e.Do("POST", "/admin/jobs/retry-all", nil, api)
 		if b := jsonBody(t, res); res.StatusCode != 200 || b["retried"] != float64(2) || b["message"] == "" {
 			t.Errorf("retry-all: %d %v", res.StatusCode, b)
 		}
-		waitFor(t, "both dead again", func() bool {
-			l, err := e.app.Jobs.List(ctx, jobs.ListParams{Status: jobs.StatusDead})
-			return err == nil && l.Total == 2
+		// Both ran once more (one more attempt and error) and died again.
+		waitFor(t, "both retried jobs to run and die again", func() bool {
+			for id, attempt := range before {
+				d, err := e.app.Jobs.Get(ctx, id)
+				if err != nil || d.Status != jobs.StatusDead || d.Attempt != attempt+1 || len(d.Errors) != attempt+1 {
+					return false
+				}
+			}
+			return len(before) == 2
 		})
 		res = e.Do("POST", "/admin/jobs/dead-letter/clear", nil, api)
 		if b := jsonBody(t, res); res.StatusCode != 200 || b["cleared"] != float64(2) {
