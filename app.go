@@ -214,7 +214,10 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 		}
 	}
 	a.routes()
-	a.mountBuiltins()
+	if err := a.mountBuiltins(); err != nil {
+		_ = a.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
 	return a, nil
 }
 

@@ -75,6 +75,7 @@ func TestRouteSetsMoveAndLeave(t *testing.T) {
 		trellis.MountAt(trellis.AuthPages, "/auth"),
 		trellis.MountAt(trellis.HealthChecks, "/_health"),
 		trellis.Without(trellis.RoleAPI),
+		trellis.MountAt(trellis.JobsAdmin, "/ops/jobs"),
 	))
 	ta.App.With(ta.App.Auth.RequireUser).Get("/private", func(w http.ResponseWriter, r *http.Request) {})
 	ta.Get("/login").AssertStatus(http.StatusNotFound)
@@ -89,6 +90,10 @@ func TestRouteSetsMoveAndLeave(t *testing.T) {
 	res.AssertRedirect("/")
 	ta.Get("/auth/account").AssertStatus(http.StatusOK).AssertContains(`action="/auth/account/password"`)
 	ta.Get("/admin/users/1/roles", trellistest.Header("Accept", "application/json")).AssertStatus(http.StatusNotFound)
+	ta.Get("/admin/jobs").AssertStatus(http.StatusNotFound)
+	ta.Get("/ops/jobs").AssertStatus(http.StatusOK).AssertContains(`hx-get="/ops/jobs/stats"`)
+	ta.Get("/ops/jobs/stats", trellistest.Header("Accept", "application/json")).AssertStatus(http.StatusOK)
+	ta.AsNewVisitor().Get("/ops/jobs", trellistest.Header("Accept", "application/json")).AssertStatus(http.StatusUnauthorized)
 }
 
 func TestRouteSetPrefixesAreChecked(t *testing.T) {

@@ -96,4 +96,3 @@ func TestCutOffBodiesAreAnswered400(t *testing.T) {
 		t.Errorf("access log has %d 400s for the cut-off bodies:\n%s", n, logs)
 	}
 }
-

@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/trellis-go/trellis/auth"
-	"github.com/trellis-go/trellis/jobs"
+	jobsadmin "github.com/trellis-go/trellis/jobs/admin"
 )
 
 // RouteSet names one of the built-in sets of routes. Each is a piece the
@@ -107,7 +107,7 @@ func (o *options) mountedAt(set RouteSet) (string, bool) {
 
 // mountBuiltins mounts the built-in route sets New was asked for. App
 // routes registered later at the same method and path replace them.
-func (a *App) mountBuiltins() {
+func (a *App) mountBuiltins() error {
 	if prefix, ok := a.opts.mountedAt(HealthChecks); ok {
 		h := a.root.With(a.appMiddleware)
 		h.Get(prefix, a.Health.Ready)
@@ -121,7 +121,7 @@ func (a *App) mountBuiltins() {
 		}
 	}
 	if a.Auth == nil {
-		return
+		return nil
 	}
 	if _, ok := a.opts.mountedAt(AuthPages); ok {
 		a.Auth.Routes(a.Router)
@@ -129,11 +129,15 @@ func (a *App) mountBuiltins() {
 	if prefix, ok := a.opts.mountedAt(RoleAPI); ok {
 		a.Auth.RoleRoutes(a.Router, prefix)
 	}
-	if _, ok := a.opts.mountedAt(JobsAdmin); ok && a.Jobs != nil {
-		admin := jobs.NewAdmin(a.Jobs, a.Render, a.Sessions, a.Logger)
+	if prefix, ok := a.opts.mountedAt(JobsAdmin); ok && a.Jobs != nil {
+		admin, err := jobsadmin.New(jobsadmin.Options{Engine: a.Jobs, Render: a.Render, Sessions: a.Sessions, Logger: a.Logger, Prefix: prefix})
+		if err != nil {
+			return fmt.Errorf("trellis: %w", err)
+		}
 		a.Router.Group(func(r chi.Router) {
 			r.Use(a.Auth.RequireRole(auth.RoleAdmin))
 			admin.Routes(r)
 		})
 	}
+	return nil
 }

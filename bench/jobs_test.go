@@ -246,21 +246,60 @@ func must[T any](v T, err error) T {
 	return v
 }
 
+func drainRounds() int {
+	if n, err := strconv.Atoi(os.Getenv("TRELLIS_BENCH_ROUNDS")); err == nil && n > 0 {
+		return n
+	}
+	return 3
+}
+
+// spread is a set of jobs-per-second figures from repeated runs.
+type spread []float64
+
+func (s spread) median() float64 {
+	v := slices.Clone(s)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func (s spread) String() string {
+	return fmt.Sprintf("median %6.0f jobs/s (%6.0f–%6.0f)", s.median(), slices.Min(s), slices.Max(s))
+}
+
 // TestReportJobDrain drains the same no-op jobs through raw River, Trellis
-// and (on SQLite) backlite, and prints jobs per second and ratios.
+// and (on SQLite) backlite, interleaving the contenders round by round so
+// that drift in the machine's load affects them alike, and prints the
+// median and spread of each and the ratios of the medians.
 func TestReportJobDrain(t *testing.T) {
 	if os.Getenv("TRELLIS_BENCH") != "1" {
 		t.Skip("set TRELLIS_BENCH=1 to run benchmarks")
 	}
-	n := drainCount()
-	fmt.Printf("drain %d no-op jobs, %d workers, fetch cooldown %v:\n", n, drainWorkers, fetchCooldown)
+	n, rounds := drainCount(), drainRounds()
+	fmt.Printf("drain %d no-op jobs, %d workers, fetch cooldown %v, %d interleaved rounds:\n", n, drainWorkers, fetchCooldown, rounds)
 	for _, dialect := range []string{"sqlite", "postgres"} {
-		raw := drainRiver(t, dialect, n)
-		trellis := drainTrellis(t, dialect, n)
-		fmt.Printf("  %-8s raw River %7.0f jobs/s   Trellis %7.0f jobs/s   (%.2fx)\n", dialect, raw, trellis, trellis/raw)
+		var raw, trellis, bl spread
+		for range rounds {
+			raw = append(raw, drainRiver(t, dialect, n))
+			trellis = append(trellis, drainTrellis(t, dialect, n))
+			if dialect == "sqlite" {
+				bl = append(bl, drainBacklite(t, n))
+			}
+		}
+		fmt.Printf("  %-8s raw River  %s\n", dialect, raw)
+		fmt.Printf("  %-8s Trellis    %s   Trellis/River %.2fx (rounds:", dialect, trellis, trellis.median()/raw.median())
+		for i := range trellis {
+			fmt.Printf(" %.2f", trellis[i]/raw[i])
+		}
+		fmt.Println(")")
 		if dialect == "sqlite" {
-			bl := drainBacklite(t, n)
-			fmt.Printf("  %-8s backlite  %7.0f jobs/s   Trellis/backlite %.2fx\n", dialect, bl, trellis/bl)
+			fmt.Printf("  %-8s backlite   %s   Trellis/backlite %.2fx (rounds:", dialect, bl, trellis.median()/bl.median())
+			for i := range trellis {
+				fmt.Printf(" %.2f", trellis[i]/bl[i])
+			}
+			fmt.Println(")")
 		}
 	}
 }

@@ -279,6 +279,10 @@ type Jobs struct {
 	// CompletedRetention keeps finished jobs (and their timings for the
 	// percentiles) this long.
 	CompletedRetention time.Duration `toml:"completed_retention"`
+	// Debug passes River's own debug lines (fetches, completion batches,
+	// maintenance) to the log when logging.level is debug too; otherwise
+	// River logs only warnings and errors.
+	Debug bool `toml:"debug"`
 	// DeadLetterRetention keeps dead jobs this long; 0 keeps them until
 	// they are retried or cleared.
 	DeadLetterRetention time.Duration `toml:"dead_letter_retention"`

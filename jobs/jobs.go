@@ -2,7 +2,8 @@
 // typed arguments and workers, priorities, queues, retries with exponential
 // backoff and jitter, per-job timeouts, uniqueness, enqueueing inside the
 // app's own transaction, cancellation, a dead letter queue, cron schedules,
-// durable metrics, and an admin JSON API with an htmx dashboard.
+// and durable metrics. The admin JSON API and htmx dashboard live in
+// package jobs/admin; this package has no HTTP in it.
 //
 // # Storage
 //
@@ -30,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,6 +56,7 @@ type riverClient interface {
 	JobRetry(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	JobDeleteMany(ctx context.Context, params *river.JobDeleteManyParams) (*river.JobDeleteManyResult, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 }
 
@@ -113,7 +116,7 @@ func (e *Engine) Migrate(ctx context.Context) error {
 // riverConfig builds River's configuration from the jobs section.
 func (e *Engine) riverConfig(withWorkers bool) (*river.Config, error) {
 	rc := &river.Config{
-		Logger:                      e.logger,
+		Logger:                      riverLogger(e.logger, e.cfg.Debug),
 		MaxAttempts:                 e.cfg.MaxRetries + 1,
 		JobTimeout:                  e.cfg.Timeout,
 		RescueStuckJobsAfter:        e.cfg.RescueAfter,
@@ -154,7 +157,13 @@ func (e *Engine) build() error {
 		return err
 	}
 	if e.db.Dialect == db.SQLite {
-		c, err := river.NewClient(riversqlite.New(e.riverPool), rc)
+		// After Stop closed River's own pool, clients built for queries and
+		// actions (List, Get, Retry …) use the app's pool.
+		pool := e.riverPool
+		if pool == nil {
+			pool = e.db.SQL
+		}
+		c, err := river.NewClient(riversqlite.New(pool), rc)
 		if err != nil {
 			return fmt.Errorf("jobs: %w", err)
 		}
@@ -200,6 +209,29 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
+// Kinds returns the job kinds with registered workers, in registration
+// order.
+func (e *Engine) Kinds() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.kinds...)
+}
+
+// Queues returns the names of the configured queues, sorted (none when
+// jobs.queues is malformed, which New's caller has already validated).
+func (e *Engine) Queues() []string {
+	queues, err := config.ParseQueues(e.cfg.Queues)
+	if err != nil {
+		return nil
+	}
+	names := make([]string, 0, len(queues))
+	for q := range queues {
+		names = append(names, q)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // working reports whether this process works jobs: enabled, with workers.
 func (e *Engine) working() bool { return e.cfg.Enabled && len(e.kinds) > 0 }
 
@@ -241,6 +273,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	if e.riverPool != nil {
 		errs = append(errs, e.riverPool.Close())
 		e.riverPool = nil
+		e.client, e.txInserter = nil, nil // rebuilt on the app's pool if used again
 	}
 	return errors.Join(errs...)
 }

@@ -10,74 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
-	"github.com/trellis-go/trellis/db"
 )
-
-// Durable counters are kept by database triggers on River's job table, in
-// the same transaction as each state change, so they survive restarts and
-// add up across every process sharing the database:
-//
-//	enqueued   jobs inserted
-//	completed  jobs that finished successfully
-//	failed     jobs that ended in the dead letter queue
-//	retried    failed attempts that were scheduled again
-//	cancelled  jobs cancelled
-//
-// The triggers are (re)created at every start, so a River migration that
-// rebuilds its table cannot silently drop them.
-var sqliteCounterSchema = []string{
-	`DROP TRIGGER IF EXISTS trellis_job_enqueued`,
-	`CREATE TRIGGER trellis_job_enqueued AFTER INSERT ON river_job BEGIN
-		INSERT INTO trellis_job_counters (kind, metric, n) VALUES (NEW.kind, 'enqueued', 1)
-		ON CONFLICT (kind, metric) DO UPDATE SET n = n + 1;
-	END`,
-	`DROP TRIGGER IF EXISTS trellis_job_state`,
-	`CREATE TRIGGER trellis_job_state AFTER UPDATE OF state ON river_job WHEN NEW.state <> OLD.state BEGIN
-		INSERT INTO trellis_job_counters (kind, metric, n)
-		SELECT NEW.kind, CASE NEW.state WHEN 'completed' THEN 'completed' WHEN 'discarded' THEN 'failed' ELSE 'cancelled' END, 1
-		WHERE NEW.state IN ('completed', 'discarded', 'cancelled')
-		ON CONFLICT (kind, metric) DO UPDATE SET n = n + 1;
-		INSERT INTO trellis_job_counters (kind, metric, n)
-		SELECT NEW.kind, 'retried', 1
-		WHERE OLD.state = 'running' AND NEW.state IN ('retryable', 'available', 'scheduled')
-			AND coalesce(json_array_length(NEW.errors), 0) > coalesce(json_array_length(OLD.errors), 0)
-		ON CONFLICT (kind, metric) DO UPDATE SET n = n + 1;
-	END`,
-}
-
-// PostgreSQL uses statement-level triggers over transition tables, so a
-// batch of completions costs one counter update per kind, taken in a fixed
-// order to avoid deadlocks between concurrent batches.
-var postgresCounterSchema = []string{
-	`CREATE OR REPLACE FUNCTION trellis_job_count_inserts() RETURNS trigger LANGUAGE plpgsql AS $$
-	BEGIN
-		INSERT INTO trellis_job_counters (kind, metric, n)
-		SELECT kind, 'enqueued', count(*) FROM trellis_new GROUP BY kind ORDER BY kind
-		ON CONFLICT (kind, metric) DO UPDATE SET n = trellis_job_counters.n + EXCLUDED.n;
-		RETURN NULL;
-	END $$`,
-	`CREATE OR REPLACE FUNCTION trellis_job_count_updates() RETURNS trigger LANGUAGE plpgsql AS $$
-	BEGIN
-		INSERT INTO trellis_job_counters (kind, metric, n)
-		SELECT kind, metric, count(*) FROM (
-			SELECT n.kind, CASE n.state WHEN 'completed' THEN 'completed' WHEN 'discarded' THEN 'failed' ELSE 'cancelled' END AS metric
-			FROM trellis_new n JOIN trellis_old o ON o.id = n.id
-			WHERE n.state <> o.state AND n.state IN ('completed', 'discarded', 'cancelled')
-			UNION ALL
-			SELECT n.kind, 'retried'
-			FROM trellis_new n JOIN trellis_old o ON o.id = n.id
-			WHERE o.state = 'running' AND n.state IN ('retryable', 'available', 'scheduled')
-				AND coalesce(array_length(n.errors, 1), 0) > coalesce(array_length(o.errors, 1), 0)
-		) changes
-		GROUP BY kind, metric ORDER BY kind, metric
-		ON CONFLICT (kind, metric) DO UPDATE SET n = trellis_job_counters.n + EXCLUDED.n;
-		RETURN NULL;
-	END $$`,
-	`CREATE OR REPLACE TRIGGER trellis_job_enqueued AFTER INSERT ON river_job
-		REFERENCING NEW TABLE AS trellis_new FOR EACH STATEMENT EXECUTE FUNCTION trellis_job_count_inserts()`,
-	`CREATE OR REPLACE TRIGGER trellis_job_state AFTER UPDATE ON river_job
-		REFERENCING OLD TABLE AS trellis_old NEW TABLE AS trellis_new FOR EACH STATEMENT EXECUTE FUNCTION trellis_job_count_updates()`,
-}
 
 // metrics computes statistics and feeds Prometheus.
 type metrics struct {
@@ -102,19 +35,6 @@ func newMetrics(e *Engine) *metrics {
 			Name: "trellis_job_queue_wait_seconds", Help: "Time jobs waited between becoming available and starting, in this process.", Buckets: buckets,
 		}, []string{"kind"}),
 	}
-}
-
-func ensureCounterSchema(ctx context.Context, d *db.DB) error {
-	stmts := sqliteCounterSchema
-	if d.Dialect == db.Postgres {
-		stmts = postgresCounterSchema
-	}
-	for _, s := range stmts {
-		if _, err := d.SQL.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("jobs: creating metrics triggers: %w", err)
-		}
-	}
-	return nil
 }
 
 // subscribe feeds the Prometheus histograms from River's job events.
@@ -264,18 +184,7 @@ func (e *Engine) computeStats(ctx context.Context) (*Stats, error) {
 		return nil, fmt.Errorf("jobs: reading counters: %w", err)
 	}
 
-	rows, err = e.db.SQL.QueryContext(ctx, `SELECT kind, state, COUNT(*) FROM river_job
-		WHERE state IN ('available', 'pending', 'running', 'scheduled', 'retryable', 'discarded') GROUP BY kind, state`)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: counting jobs: %w", err)
-	}
-	for rows.Next() {
-		var kind, state string
-		var n int64
-		if err := rows.Scan(&kind, &state, &n); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("jobs: counting jobs: %w", err)
-		}
+	err = e.stateCounts(ctx, func(kind, state string, n int64) {
 		k := get(kind)
 		switch state {
 		case "available", "pending":
@@ -287,10 +196,9 @@ func (e *Engine) computeStats(ctx context.Context) (*Stats, error) {
 		case "discarded":
 			k.DeadLetter += n
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("jobs: counting jobs: %w", err)
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	exec, wait, err := e.durations(ctx)
@@ -331,35 +239,4 @@ func (e *Engine) computeStats(ctx context.Context) (*Stats, error) {
 	t.Execution, t.QueueWait = distribution(allExec), distribution(allWait)
 	t.SuccessRate = successRate(t.Completed, t.Failed)
 	return s, nil
-}
-
-// durations returns, per kind, the run time and queue wait in milliseconds
-// of completed jobs still retained (their last attempt).
-func (e *Engine) durations(ctx context.Context) (exec, wait map[string][]float64, err error) {
-	q := `SELECT kind,
-		(julianday(finalized_at) - julianday(attempted_at)) * 86400000.0,
-		(julianday(attempted_at) - julianday(scheduled_at)) * 86400000.0
-		FROM river_job WHERE state = 'completed' AND attempted_at IS NOT NULL ORDER BY id DESC LIMIT 200000`
-	if e.db.Dialect == db.Postgres {
-		q = `SELECT kind,
-			EXTRACT(EPOCH FROM finalized_at - attempted_at) * 1000,
-			EXTRACT(EPOCH FROM attempted_at - scheduled_at) * 1000
-			FROM river_job WHERE state = 'completed' AND attempted_at IS NOT NULL ORDER BY id DESC LIMIT 200000`
-	}
-	rows, err := e.db.SQL.QueryContext(ctx, q)
-	if err != nil {
-		return nil, nil, fmt.Errorf("jobs: reading durations: %w", err)
-	}
-	defer rows.Close()
-	exec, wait = map[string][]float64{}, map[string][]float64{}
-	for rows.Next() {
-		var kind string
-		var x, w float64
-		if err := rows.Scan(&kind, &x, &w); err != nil {
-			return nil, nil, fmt.Errorf("jobs: reading durations: %w", err)
-		}
-		exec[kind] = append(exec[kind], max(x, 0))
-		wait[kind] = append(wait[kind], max(w, 0))
-	}
-	return exec, wait, rows.Err()
 }

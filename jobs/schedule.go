@@ -36,6 +36,9 @@ type scheduler struct {
 	stopCh    chan struct{}
 	done      chan struct{}
 	tick      time.Duration
+	// beforeClaim, when set (by tests), runs between reading a schedule's
+	// last fire and claiming the next, where another process may claim it.
+	beforeClaim func()
 }
 
 func newScheduler(e *Engine) *scheduler { return &scheduler{e: e, tick: time.Second} }
@@ -149,6 +152,9 @@ func (s *scheduler) fire(ctx context.Context, sc *schedule, now time.Time) error
 	due := latestFire(sc.sched, time.UnixMilli(last), now)
 	if due.IsZero() {
 		return nil
+	}
+	if s.beforeClaim != nil {
+		s.beforeClaim()
 	}
 	tx, err := d.SQL.BeginTx(ctx, nil)
 	if err != nil {

@@ -32,7 +32,9 @@ type WorkerDefaults[T Args] = river.WorkerDefaults[T]
 func Register[T Args](e *Engine, w Worker[T]) {
 	var args T
 	river.AddWorker[T](e.workers, &wrapped[T]{inner: w})
+	e.mu.Lock()
 	e.kinds = append(e.kinds, args.Kind())
+	e.mu.Unlock()
 }
 
 // RegisterFunc adds a worker from a function.

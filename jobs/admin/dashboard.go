@@ -1,4 +1,4 @@
-package jobs
+package admin
 
 import (
 	"context"
@@ -12,18 +12,19 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
-	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/jobs"
 	"github.com/trellis-go/trellis/render"
 )
 
 // dashboardView is what the dashboard templates show.
 type dashboardView struct {
-	Stats   *Stats
-	Params  ListParams
+	Links   links
+	Stats   *jobs.Stats
+	Params  jobs.ListParams
 	Tabs    []tab
 	Kinds   []string
 	Queues  []string
-	List    *ListResult
+	List    *jobs.ListResult
 	SelfURL string
 	NextURL string
 	// FirstURL returns to the first page when paging.
@@ -37,8 +38,9 @@ type tab struct {
 	Active bool
 }
 
-// dashboardURL builds /admin/jobs with the filters of p (and a cursor).
-func dashboardURL(p ListParams, cursor string) string {
+// dashboardURL builds the dashboard URL with the filters of p (and a
+// cursor).
+func (l links) dashboardURL(p jobs.ListParams, cursor string) string {
 	q := url.Values{}
 	for k, v := range map[string]string{"state": string(p.Status), "kind": p.Kind, "queue": p.Queue, "q": p.Q, "cursor": cursor} {
 		if v != "" {
@@ -46,65 +48,62 @@ func dashboardURL(p ListParams, cursor string) string {
 		}
 	}
 	if len(q) == 0 {
-		return "/admin/jobs"
+		return l.Home()
 	}
-	return "/admin/jobs?" + q.Encode()
+	return l.Home() + "?" + q.Encode()
 }
 
-func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	p, problem := listParams(r.URL.Query())
 	if problem != "" {
-		a.render.Error(w, r, render.NewError(http.StatusBadRequest, problem))
+		h.render.Error(w, r, render.NewError(http.StatusBadRequest, problem))
 		return
 	}
-	ctx, cancel := a.ctx(r)
+	ctx, cancel := h.ctx(r)
 	defer cancel()
-	s, err := a.e.Stats(ctx)
+	s, err := h.e.Stats(ctx)
 	if err != nil {
-		a.storeError(w, r, err)
+		h.storeError(w, r, err)
 		return
 	}
-	list, err := a.e.List(ctx, p)
+	list, err := h.e.List(ctx, p)
 	if err != nil {
-		a.storeError(w, r, err)
+		h.storeError(w, r, err)
 		return
 	}
-	v := &dashboardView{Stats: s, Params: p, List: list, SelfURL: dashboardURL(p, p.Cursor)}
+	l := h.links
+	v := &dashboardView{Links: l, Stats: s, Params: p, List: list, SelfURL: l.dashboardURL(p, p.Cursor)}
 	if list.NextCursor != "" {
-		v.NextURL = dashboardURL(p, list.NextCursor)
+		v.NextURL = l.dashboardURL(p, list.NextCursor)
 	}
 	if p.Cursor != "" {
-		v.FirstURL = dashboardURL(p, "")
+		v.FirstURL = l.dashboardURL(p, "")
 	}
-	counts := map[Status]int64{StatusPending: s.Total.Pending, StatusScheduled: s.Total.Scheduled, StatusRunning: s.Total.Running, StatusDead: s.Total.DeadLetter}
+	counts := map[jobs.Status]int64{jobs.StatusPending: s.Total.Pending, jobs.StatusScheduled: s.Total.Scheduled,
+		jobs.StatusRunning: s.Total.Running, jobs.StatusDead: s.Total.DeadLetter}
 	all := p
 	all.Status = ""
-	v.Tabs = append(v.Tabs, tab{Label: "All", URL: dashboardURL(all, ""), Count: -1, Active: p.Status == ""})
-	for _, st := range Statuses {
+	v.Tabs = append(v.Tabs, tab{Label: "All", URL: l.dashboardURL(all, ""), Count: -1, Active: p.Status == ""})
+	for _, st := range jobs.Statuses {
 		tp := p
 		tp.Status = st
 		n, ok := counts[st]
 		if !ok {
 			n = -1
 		}
-		v.Tabs = append(v.Tabs, tab{Label: strings.ToUpper(string(st[:1])) + string(st[1:]), URL: dashboardURL(tp, ""), Count: n, Active: p.Status == st})
+		v.Tabs = append(v.Tabs, tab{Label: strings.ToUpper(string(st[:1])) + string(st[1:]), URL: l.dashboardURL(tp, ""), Count: n, Active: p.Status == st})
 	}
 	for _, k := range s.Kinds {
 		v.Kinds = append(v.Kinds, k.Kind)
 	}
-	for _, k := range a.e.kinds {
+	for _, k := range h.e.Kinds() {
 		if !slices.Contains(v.Kinds, k) {
 			v.Kinds = append(v.Kinds, k)
 		}
 	}
 	slices.Sort(v.Kinds)
-	if queues, err := config.ParseQueues(a.e.cfg.Queues); err == nil {
-		for q := range queues {
-			v.Queues = append(v.Queues, q)
-		}
-		slices.Sort(v.Queues)
-	}
-	a.render.View(w, r, render.View{Title: "Background jobs", Content: dashboardPage(v), Partial: jobList(v)})
+	v.Queues = h.e.Queues()
+	h.render.View(w, r, render.View{Title: "Background jobs", Content: dashboardPage(v), Partial: jobList(v)})
 }
 
 // Helpers used by the templates.
@@ -154,16 +153,12 @@ func prettyJSON(raw json.RawMessage) string {
 	return string(b)
 }
 
-func jobURL(id int64) string { return "/admin/jobs/" + itoa(id) }
-
-func actionURL(id int64, action string) string { return "/admin/jobs/" + itoa(id) + "/" + action }
-
-func canRetry(s Status) bool {
-	return s == StatusDead || s == StatusCancelled || s == StatusCompleted || s == StatusScheduled
+func canRetry(s jobs.Status) bool {
+	return s == jobs.StatusDead || s == jobs.StatusCancelled || s == jobs.StatusCompleted || s == jobs.StatusScheduled
 }
 
-func canCancel(s Status) bool {
-	return s == StatusPending || s == StatusScheduled || s == StatusRunning
+func canCancel(s jobs.Status) bool {
+	return s == jobs.StatusPending || s == jobs.StatusScheduled || s == jobs.StatusRunning
 }
 
-func statusClass(s Status) string { return "badge status-" + string(s) }
+func statusClass(s jobs.Status) string { return "badge status-" + string(s) }

@@ -1,4 +1,4 @@
-package jobs_test
+package admin_test
 
 import (
 	"context"
@@ -13,10 +13,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/trellis-go/trellis"
+	"github.com/trellis-go/trellis/auth"
 	"github.com/trellis-go/trellis/jobs"
+	"github.com/trellis-go/trellis/jobs/admin"
 	"github.com/trellis-go/trellis/trellistest"
 )
+
+func dialects(t *testing.T, fn func(t *testing.T, dialect string)) {
+	for _, d := range []string{"sqlite", "postgres"} {
+		t.Run(d, func(t *testing.T) { fn(t, d) })
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
 
 type adminEnv struct {
 	*trellistest.Server
@@ -38,6 +59,13 @@ func (deadArgs) Kind() string { return "dead_job" }
 // the returned server and an admin API token.
 func newAdminApp(t *testing.T, dialect string) *adminEnv {
 	t.Helper()
+	return newAdminAppAt(t, dialect, "")
+}
+
+// newAdminAppAt is newAdminApp with a second admin handler set mounted at
+// prefix (behind the admin role) when prefix is not empty.
+func newAdminAppAt(t *testing.T, dialect, prefix string) *adminEnv {
+	t.Helper()
 	cfg := trellistest.Config(t)
 	if dialect == "postgres" {
 		cfg.Database.URL = trellistest.PostgresURL(t)
@@ -51,18 +79,28 @@ func newAdminApp(t *testing.T, dialect string) *adminEnv {
 	t.Cleanup(func() { _ = app.Close(context.Background()) })
 	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[okArgs]) error { return nil })
 	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[deadArgs]) error { return errors.New("boom <b>") })
+	if prefix != "" {
+		h, err := admin.New(admin.Options{Engine: app.Jobs, Render: app.Render, Sessions: app.Sessions, Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app.Group(func(r chi.Router) {
+			r.Use(app.Auth.RequireRole(auth.RoleAdmin))
+			h.Routes(r)
+		})
+	}
 	ctx := context.Background()
 	if err := app.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	admin, err := app.Auth.CreateUser(ctx, "admin@example.com", "Admin", "admin password", "admin")
+	adminUser, err := app.Auth.CreateUser(ctx, "admin@example.com", "Admin", "admin password", "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := app.Auth.CreateUser(ctx, "user@example.com", "", "user password"); err != nil {
 		t.Fatal(err)
 	}
-	token, _, err := app.Auth.Tokens.Create(ctx, admin.ID, "test", 0)
+	token, _, err := app.Auth.Tokens.Create(ctx, adminUser.ID, "test", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,13 +222,24 @@ func TestAdminAPI(t *testing.T) {
 			l, err := e.app.Jobs.List(ctx, jobs.ListParams{Status: jobs.StatusDead})
 			return err == nil && l.Total == 2
 		})
+		before := map[int64]int{}
+		l, _ := e.app.Jobs.List(ctx, jobs.ListParams{Status: jobs.StatusDead})
+		for _, j := range l.Jobs {
+			before[j.ID] = j.Attempt
+		}
 		res = e.Do("POST", "/admin/jobs/retry-all", nil, api)
 		if b := jsonBody(t, res); res.StatusCode != 200 || b["retried"] != float64(2) || b["message"] == "" {
 			t.Errorf("retry-all: %d %v", res.StatusCode, b)
 		}
-		waitFor(t, "both dead again", func() bool {
-			l, err := e.app.Jobs.List(ctx, jobs.ListParams{Status: jobs.StatusDead})
-			return err == nil && l.Total == 2
+		// Both ran once more (one more attempt and error) and died again.
+		waitFor(t, "both retried jobs to run and die again", func() bool {
+			for id, attempt := range before {
+				d, err := e.app.Jobs.Get(ctx, id)
+				if err != nil || d.Status != jobs.StatusDead || d.Attempt != attempt+1 || len(d.Errors) != attempt+1 {
+					return false
+				}
+			}
+			return len(before) == 2
 		})
 		res = e.Do("POST", "/admin/jobs/dead-letter/clear", nil, api)
 		if b := jsonBody(t, res); res.StatusCode != 200 || b["cleared"] != float64(2) {
@@ -357,3 +406,5 @@ func TestMetricsEndpoint(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func timeIn(seconds int) time.Time { return time.Now().Add(time.Duration(seconds) * time.Second) }

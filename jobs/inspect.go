@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
-	"github.com/trellis-go/trellis/db"
 )
 
 // Status is a job's state as the admin API and dashboard show it.
@@ -32,20 +30,20 @@ const (
 var Statuses = []Status{StatusPending, StatusScheduled, StatusRunning, StatusCompleted, StatusDead, StatusCancelled}
 
 // riverStates maps a status to River's states.
-func riverStates(s Status) []string {
+func riverStates(s Status) []rivertype.JobState {
 	switch s {
 	case StatusPending:
-		return []string{"available", "pending"}
+		return []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending}
 	case StatusScheduled:
-		return []string{"scheduled", "retryable"}
+		return []rivertype.JobState{rivertype.JobStateScheduled, rivertype.JobStateRetryable}
 	case StatusRunning:
-		return []string{"running"}
+		return []rivertype.JobState{rivertype.JobStateRunning}
 	case StatusCompleted:
-		return []string{"completed"}
+		return []rivertype.JobState{rivertype.JobStateCompleted}
 	case StatusCancelled:
-		return []string{"cancelled"}
+		return []rivertype.JobState{rivertype.JobStateCancelled}
 	case StatusDead:
-		return []string{"discarded"}
+		return []rivertype.JobState{rivertype.JobStateDiscarded}
 	}
 	return nil
 }
@@ -132,116 +130,57 @@ type ListResult struct {
 var ErrBadCursor = errors.New("jobs: malformed cursor")
 
 // List returns one page of jobs, newest first, and the total matching.
+// The page comes from River's JobList; the total, which River's API does
+// not offer, from a count over the same filters (see riversql.go).
 func (e *Engine) List(ctx context.Context, p ListParams) (*ListResult, error) {
+	c, _, err := e.clients()
+	if err != nil {
+		return nil, err
+	}
 	limit := p.Limit
 	if limit <= 0 {
 		limit = 50
 	}
 	limit = min(limit, 500)
-	where, args := e.filters(p)
-	cursorWhere, cursorArgs := where, append([]any(nil), args...)
+	params := river.NewJobListParams().OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(limit + 1)
+	if states := riverStates(p.Status); states != nil {
+		params = params.States(states...)
+	}
+	if p.Kind != "" {
+		params = params.Kinds(p.Kind)
+	}
+	if p.Queue != "" {
+		params = params.Queues(p.Queue)
+	}
+	if p.Tag != "" {
+		params = params.TagsAny(p.Tag)
+	}
+	if q := strings.TrimSpace(p.Q); q != "" {
+		params = params.Where(searchPredicate(e.db.Dialect), river.NamedArgs{"trellis_q": q, "trellis_like": likePattern(q)})
+	}
 	if p.Cursor != "" {
 		before, err := strconv.ParseInt(p.Cursor, 10, 64)
 		if err != nil || before <= 0 {
 			return nil, ErrBadCursor
 		}
-		cursorWhere += " AND id < ?"
-		cursorArgs = append(cursorArgs, before)
+		params = params.After(river.JobListCursorFromJob(&rivertype.JobRow{ID: before}))
 	}
-	argsExpr := "json(args)"
-	tagsExpr := "json(tags)"
-	if e.db.Dialect == db.Postgres {
-		argsExpr, tagsExpr = "args::text", "to_json(tags)::text"
-	}
-	q := e.db.Rebind(`SELECT id, kind, state, queue, priority, attempt, max_attempts, created_at, scheduled_at, attempted_at, finalized_at, ` +
-		argsExpr + `, ` + tagsExpr + ` FROM river_job WHERE ` + cursorWhere + ` ORDER BY id DESC LIMIT ?`)
-	rows, err := e.db.SQL.QueryContext(ctx, q, append(cursorArgs, limit+1)...)
+	page, err := c.JobList(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: listing: %w", err)
 	}
-	defer rows.Close()
-	res := &ListResult{Jobs: []Info{}}
-	for rows.Next() {
-		var in Info
-		var attempted, finalized sql.NullTime
-		var argsText, tagsText sql.NullString
-		if err := rows.Scan(&in.ID, &in.Kind, &in.State, &in.Queue, &in.Priority, &in.Attempt, &in.MaxAttempts,
-			&in.CreatedAt, &in.ScheduledAt, &attempted, &finalized, &argsText, &tagsText); err != nil {
-			return nil, fmt.Errorf("jobs: listing: %w", err)
-		}
-		in.Status = statusOf(in.State)
-		if attempted.Valid {
-			in.AttemptedAt = &attempted.Time
-		}
-		if finalized.Valid {
-			in.FinalizedAt = &finalized.Time
-		}
-		in.Args = json.RawMessage(orJSON(argsText.String, "{}"))
-		_ = json.Unmarshal([]byte(orJSON(tagsText.String, "[]")), &in.Tags)
-		if in.Tags == nil {
-			in.Tags = []string{}
-		}
-		res.Jobs = append(res.Jobs, in)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("jobs: listing: %w", err)
+	res := &ListResult{Jobs: make([]Info, 0, len(page.Jobs))}
+	for _, row := range page.Jobs {
+		res.Jobs = append(res.Jobs, detail(row).Info)
 	}
 	if len(res.Jobs) > limit {
 		res.Jobs = res.Jobs[:limit]
 		res.NextCursor = strconv.FormatInt(res.Jobs[limit-1].ID, 10)
 	}
-	if err := e.db.SQL.QueryRowContext(ctx, e.db.Rebind(`SELECT COUNT(*) FROM river_job WHERE `+where), args...).Scan(&res.Total); err != nil {
-		return nil, fmt.Errorf("jobs: counting: %w", err)
+	if res.Total, err = e.countJobs(ctx, p); err != nil {
+		return nil, err
 	}
 	return res, nil
-}
-
-func orJSON(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// filters builds the WHERE clause for p with '?' placeholders.
-func (e *Engine) filters(p ListParams) (string, []any) {
-	var conds []string
-	var args []any
-	if states := riverStates(p.Status); states != nil {
-		conds = append(conds, "state IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(states)), ", ")+")")
-		for _, s := range states {
-			args = append(args, s)
-		}
-	}
-	if p.Kind != "" {
-		conds = append(conds, "kind = ?")
-		args = append(args, p.Kind)
-	}
-	if p.Queue != "" {
-		conds = append(conds, "queue = ?")
-		args = append(args, p.Queue)
-	}
-	if p.Tag != "" {
-		if e.db.Dialect == db.Postgres {
-			conds = append(conds, "? = ANY(tags)")
-		} else {
-			conds = append(conds, "EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)")
-		}
-		args = append(args, p.Tag)
-	}
-	if q := strings.TrimSpace(p.Q); q != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(q) + "%"
-		if e.db.Dialect == db.Postgres {
-			conds = append(conds, `(id::text = ? OR kind ILIKE ? ESCAPE '\' OR args::text ILIKE ? ESCAPE '\')`)
-		} else {
-			conds = append(conds, `(CAST(id AS TEXT) = ? OR kind LIKE ? ESCAPE '\' OR json(args) LIKE ? ESCAPE '\')`)
-		}
-		args = append(args, q, like, like)
-	}
-	if len(conds) == 0 {
-		return "1 = 1", nil
-	}
-	return strings.Join(conds, " AND "), args
 }
 
 // Get returns one job with its errors, or ErrNotFound.
@@ -327,32 +266,22 @@ func (e *Engine) RetryAllDead(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
-	var last int64
+	params := river.NewJobListParams().States(rivertype.JobStateDiscarded).OrderBy(river.JobListOrderByID, river.SortOrderAsc).First(500)
 	for {
-		rows, err := e.db.SQL.QueryContext(ctx, e.db.Rebind(`SELECT id FROM river_job WHERE state = 'discarded' AND id > ? ORDER BY id LIMIT 500`), last)
+		page, err := c.JobList(ctx, params)
 		if err != nil {
 			return n, fmt.Errorf("jobs: retrying dead jobs: %w", err)
 		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return n, fmt.Errorf("jobs: retrying dead jobs: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if len(ids) == 0 {
+		if len(page.Jobs) == 0 {
 			return n, nil
 		}
-		for _, id := range ids {
-			if _, err := c.JobRetry(ctx, id); err != nil && !errors.Is(err, river.ErrNotFound) {
-				return n, fmt.Errorf("jobs: retrying job %d: %w", id, err)
+		for _, row := range page.Jobs {
+			if _, err := c.JobRetry(ctx, row.ID); err != nil && !errors.Is(err, river.ErrNotFound) {
+				return n, fmt.Errorf("jobs: retrying job %d: %w", row.ID, err)
 			}
 			n++
-			last = id
 		}
+		params = params.After(river.JobListCursorFromJob(page.Jobs[len(page.Jobs)-1]))
 	}
 }
 
