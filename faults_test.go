@@ -3,12 +3,15 @@ package trellis_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,5 +97,118 @@ func TestCutOffBodiesAreAnswered400(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "path=/echo status=400"); n != 2 || strings.Contains(logs.String(), "path=/echo status=200") {
 		t.Errorf("access log has %d 400s for the cut-off bodies:\n%s", n, logs)
+	}
+}
+
+// TestTLSOffersOnlyModernSuites handshakes with the server the way
+// testssl.sh probes it: obsolete protocol versions and CBC or RSA key
+// exchange suites are refused, TLS 1.2 with ECDHE and AES-GCM and TLS 1.3
+// work.
+func TestTLSOffersOnlyModernSuites(t *testing.T) {
+	certFile, keyFile := writeSelfSignedCert(t, t.TempDir())
+	cfg := trellistest.Config(t)
+	cfg.Server.TLSCert, cfg.Server.TLSKey = certFile, keyFile
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _, _ := serve(t, app)
+	addr := strings.TrimPrefix(base, "http://")
+	handshake := func(c *tls.Config) (*tls.ConnectionState, error) {
+		c.InsecureSkipVerify = true
+		conn, err := tls.Dial("tcp", addr, c)
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close()
+		st := conn.ConnectionState()
+		return &st, nil
+	}
+	refused := map[string]*tls.Config{
+		"TLS 1.1":           {MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11},
+		"ECDHE-RSA-AES-CBC": {MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}},
+		"RSA key exchange":  {MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_256_CBC_SHA}},
+	}
+	for name, c := range refused {
+		if st, err := handshake(c); err == nil {
+			t.Errorf("%s: handshake succeeded with %s", name, tls.CipherSuiteName(st.CipherSuite))
+		}
+	}
+	st, err := handshake(&tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}})
+	if err != nil || st.Version != tls.VersionTLS12 {
+		t.Errorf("TLS 1.2 ECDHE-ECDSA-AES128-GCM: %v", err)
+	}
+	if st, err := handshake(&tls.Config{}); err != nil || st.Version != tls.VersionTLS13 {
+		t.Errorf("TLS 1.3: %v", err)
+	}
+}
+
+// TestDrainDelayLosesNoRequests runs 20 clients behind a simulated load
+// balancer that polls readiness every 50 ms and stops routing to the app
+// once it fails. With a drain delay longer than that, a shutdown in the
+// middle of the load fails no request.
+func TestDrainDelayLosesNoRequests(t *testing.T) {
+	for run := range 3 {
+		cfg := trellistest.Config(t)
+		cfg.Server.DrainDelay = 300 * time.Millisecond
+		app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
+		if err != nil {
+			t.Fatal(err)
+		}
+		app.Get("/work", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "done") })
+		base, cancel, done := serve(t, app)
+
+		var routing atomic.Bool
+		routing.Store(true)
+		stopLB := make(chan struct{})
+		go func() { // the load balancer's health check
+			for {
+				select {
+				case <-stopLB:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+				res, err := http.Get(base + "/health/ready")
+				if err != nil || res.StatusCode != http.StatusOK {
+					routing.Store(false)
+				}
+				if err == nil {
+					res.Body.Close()
+				}
+			}
+		}()
+		var ok, failed atomic.Int64
+		var wg sync.WaitGroup
+		client := &http.Client{Timeout: 5 * time.Second}
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 2000 && routing.Load(); i++ {
+					res, err := client.Get(base + "/work")
+					if err != nil {
+						failed.Add(1)
+						continue
+					}
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode == http.StatusOK {
+						ok.Add(1)
+					} else {
+						failed.Add(1)
+					}
+				}
+			}()
+		}
+		time.Sleep(200 * time.Millisecond)
+		cancel()
+		wg.Wait()
+		close(stopLB)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if failed.Load() != 0 || ok.Load() == 0 {
+			t.Errorf("run %d: %d requests failed, %d succeeded", run, failed.Load(), ok.Load())
+		}
 	}
 }

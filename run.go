@@ -2,6 +2,7 @@ package trellis
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,9 +27,12 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 // Serve serves on ln until ctx is done, then shuts down gracefully: the
-// health check reports not ready, the server stops accepting connections and
-// lets in-flight requests finish within server.shutdown_timeout, shutdown
-// hooks (background workers) stop, and the database closes. Requests still
+// health check reports not ready while the app keeps serving for
+// server.drain_delay with keep-alives off, then the server stops accepting
+// connections, closes idle ones and lets in-flight requests finish within
+// server.shutdown_timeout, shutdown hooks (background workers, which finish
+// their running jobs in the same grace period) stop, and the database
+// closes. Requests still
 // running when the grace period ends are cut off. Serve returns nil after a
 // clean or forced shutdown, and an error only when serving failed.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
@@ -42,6 +46,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		TLSConfig:         TLSConfig(),
 	}
 	if err := a.Start(ctx); err != nil {
 		_ = ln.Close()
@@ -83,8 +88,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 
 	start := time.Now()
-	a.Logger.Info("shutting down", slog.Duration("grace", cfg.ShutdownTimeout))
+	a.Logger.Info("shutting down", slog.Duration("drain", cfg.DrainDelay), slog.Duration("grace", cfg.ShutdownTimeout))
 	a.Health.SetShuttingDown()
+	if serveErr == nil && cfg.DrainDelay > 0 {
+		// Keep serving while load balancers notice the failing readiness
+		// check; answers close their connections so clients reconnect
+		// elsewhere instead of reusing this one.
+		srv.SetKeepAlivesEnabled(false)
+		time.Sleep(cfg.DrainDelay)
+	}
 	graceCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(graceCtx); err != nil {
@@ -96,6 +108,26 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	a.Logger.Info("stopped", slog.Duration("took", time.Since(start)))
 	return serveErr
+}
+
+// TLSConfig is the TLS configuration Serve uses for server.tls_cert: TLS
+// 1.2 at least, and for TLS 1.2 only forward-secret AEAD cipher suites
+// (ECDHE with AES-GCM or ChaCha20-Poly1305; no CBC, no RSA key exchange).
+// TLS 1.3 suites are not configurable in Go and are all AEAD. Curves:
+// X25519 (with the post-quantum hybrid Go prefers) and P-256.
+func TLSConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
+		CurvePreferences: []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256},
+	}
 }
 
 // serveMetrics serves the metrics endpoint on its own listener

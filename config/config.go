@@ -83,6 +83,11 @@ type Server struct {
 	// ShutdownTimeout is the grace period in-flight requests and
 	// background workers get after SIGINT/SIGTERM.
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
+	// DrainDelay is how long the app keeps serving after a shutdown
+	// signal with its readiness check failing and keep-alives off, so load
+	// balancers stop sending it traffic before its listener closes.
+	// Default 0, 5s in production.
+	DrainDelay time.Duration `toml:"drain_delay"`
 	// MaxBodyBytes caps request bodies; larger bodies get 413.
 	MaxBodyBytes int64 `toml:"max_body_bytes"`
 	// MaxHeaderBytes caps the size of request headers.
@@ -384,6 +389,7 @@ func Default(p Profile) *Config {
 		c.Logging.AccessLog = false
 	case Production:
 		c.Server.Addr = ":3000"
+		c.Server.DrainDelay = 5 * time.Second
 		c.Logging.Format = "json"
 		// Metrics stay off until they are given a token or a private
 		// listener (see Validate).

@@ -34,6 +34,7 @@ func (c *Config) Validate() error {
 	v.check(c.Server.IdleTimeout > 0, "server.idle_timeout", "must be positive", `use a duration such as "120s"`)
 	v.check(c.Server.RequestTimeout >= 0, "server.request_timeout", "must not be negative", `use "0s" for none or a duration such as "30s"`)
 	v.check(c.Server.ShutdownTimeout > 0, "server.shutdown_timeout", "must be positive", `use a duration such as "30s"`)
+	v.check(c.Server.DrainDelay >= 0, "server.drain_delay", "must not be negative", `use "0s" for none or a duration such as "5s"`)
 	v.check(c.Server.MaxBodyBytes > 0, "server.max_body_bytes", "must be positive", "use a size in bytes such as 2097152 (2 MiB)")
 	v.check(c.Server.MaxHeaderBytes > 0, "server.max_header_bytes", "must be positive", "use a size in bytes such as 65536")
 	if (c.Server.TLSCert == "") != (c.Server.TLSKey == "") {
