@@ -153,6 +153,18 @@ func (fs *Forms) SetMessage(tag string, fn MessageFunc) { fs.messages[tag] = fn 
 // ErrMalformed is returned by Decode for a body that could not be read.
 var ErrMalformed = errors.New("form: malformed form data")
 
+// decode runs the form decoder, which panics on some malformed keys (such
+// as "tags[" or "[ags" for a slice or map field): those are malformed input,
+// not server errors.
+func (fs *Forms) decode(dst any, values url.Values) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrMalformed, p)
+		}
+	}()
+	return fs.dec.Decode(dst, values)
+}
+
 // Decode parses r's form (query string for GET, body otherwise) into dst,
 // a pointer to a struct, and validates it. The Form it returns holds the
 // submitted values and any field errors. The error is non-nil only when
@@ -170,7 +182,7 @@ func (fs *Forms) Decode(r *http.Request, dst any) (*Form, error) {
 			f.Values[k] = vs
 		}
 	}
-	err = fs.dec.Decode(dst, values)
+	err = fs.decode(dst, values)
 	trimStrings(reflect.ValueOf(dst), info, "")
 	if err != nil {
 		var de playform.DecodeErrors

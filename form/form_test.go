@@ -3,6 +3,7 @@ package form
 import (
 	"bytes"
 	"context"
+	"errors"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -206,5 +207,23 @@ func TestComponentsTieErrorsToInputs(t *testing.T) {
 	}
 	if strings.Contains(html, "secret") || strings.Contains(html, "<script>") {
 		t.Errorf("password echoed or markup unescaped: %s", html)
+	}
+}
+
+// TestMalformedKeysAreMalformedInput sends keys the decoder panics on;
+// Decode reports them as ErrMalformed (400), never a panic.
+func TestMalformedKeysAreMalformedInput(t *testing.T) {
+	type in struct {
+		Tags []string          `form:"tags"`
+		Meta map[string]string `form:"meta"`
+	}
+	fs := New(nil)
+	for _, body := range []string{"tags[=x", "meta[=x", "meta[a=x", "[ags=x"} {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		var dst in
+		if _, err := fs.Decode(r, &dst); err != nil && !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: %v, want ErrMalformed or no error", body, err)
+		}
 	}
 }
