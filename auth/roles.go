@@ -1,13 +1,12 @@
 package auth
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 
+	"github.com/trellis-go/trellis/form"
 	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/render"
 )
@@ -68,10 +67,8 @@ func (a *Auth) addRole(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Role string `json:"role"`
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		jsonError(w, http.StatusBadRequest, `body must be JSON like {"role": "editor"}`)
+	if err := form.DecodeJSON(w, r, &body, 4096); err != nil {
+		jsonError(w, http.StatusBadRequest, `body must be one JSON object like {"role": "editor"}, without other or repeated members`)
 		return
 	}
 	roles, err := a.Users.AddRole(r.Context(), id, body.Role)

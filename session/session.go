@@ -33,6 +33,17 @@ type Manager struct {
 	logger  *slog.Logger
 }
 
+// CookieName is the session cookie's name: session.cookie_name, with the
+// "__Host-" prefix when cookies are Secure, so browsers accept the cookie
+// only from this exact host over HTTPS (no Domain, Path "/") and a sibling
+// subdomain cannot plant or overwrite it.
+func CookieName(cfg config.Session) string {
+	if cfg.CookieSecure && !strings.HasPrefix(cfg.CookieName, "__Host-") {
+		return "__Host-" + cfg.CookieName
+	}
+	return cfg.CookieName
+}
+
 // New returns a Manager storing sessions in backend. onError answers a
 // request whose session cannot be loaded or saved (the store is down).
 func New(cfg config.Session, backend Backend, logger *slog.Logger, onError func(http.ResponseWriter, *http.Request, error)) *Manager {
@@ -42,7 +53,7 @@ func New(cfg config.Session, backend Backend, logger *slog.Logger, onError func(
 	sm.HashTokenInStore = true
 	sm.IdleTimeout = cfg.IdleTimeout
 	sm.Lifetime = cfg.Lifetime
-	sm.Cookie.Name = cfg.CookieName
+	sm.Cookie.Name = CookieName(cfg)
 	sm.Cookie.HttpOnly = true
 	sm.Cookie.Path = "/"
 	sm.Cookie.Persist = true
