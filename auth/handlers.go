@@ -132,20 +132,12 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		a.opts.Forms.Invalid(w, r, f, loginView)
 		return
 	}
-	if a.opts.Limiter != nil && a.opts.LoginRate.Limit > 0 {
-		res, err := a.opts.Limiter.Allow(ctx, "login-account:"+NormalizeEmail(email), a.opts.LoginRate)
-		switch {
-		case err != nil:
-			a.limiterFailed(w, r, err)
-		case !res.Allowed:
-			ratelimit.SetHeaders(w.Header(), a.opts.LoginRate, res)
-			a.tooMany(w, r, res)
-			return
-		}
-	}
 	u, err := a.Users.ByEmail(ctx, email)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		a.opts.Render.Error(w, r, err)
+		return
+	}
+	if !a.allowLogin(w, r, u, NormalizeEmail(email)) {
 		return
 	}
 	hash := ""
@@ -174,9 +166,45 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		a.opts.Render.Error(w, r, err)
 		return
 	}
+	if err := a.rememberDevice(ctx, w, r, u.ID); err != nil {
+		a.opts.Logger.WarnContext(ctx, "login: device cookie not issued", slog.Any("error", err))
+	}
 	a.opts.Logger.InfoContext(ctx, "login", slog.Int64("user_id", u.ID), slog.String("client_ip", middleware.ClientIPFrom(r).String()))
 	a.opts.Sessions.Flash(ctx, session.Success, "Welcome back, "+u.DisplayName()+".")
 	render.Redirect(w, r, f.Value("next"))
+}
+
+// allowLogin applies the login limits beyond the per-IP one on the route,
+// each at auth's login rate: per IP and account, and per account — or, for
+// a browser that has signed in to this account before, per device instead,
+// so failures from elsewhere never lock the owner out (see devices.go). It
+// answers 429 and returns false when a limit is reached.
+func (a *Auth) allowLogin(w http.ResponseWriter, r *http.Request, u *User, email string) bool {
+	if a.opts.Limiter == nil || a.opts.LoginRate.Limit == 0 {
+		return true
+	}
+	ctx := r.Context()
+	keys := []string{"login-ip-account:" + ipKey(r) + ":" + email, "login-account:" + email}
+	if token := a.deviceToken(r); u != nil && token != "" {
+		known, err := a.knownDevice(ctx, token, u.ID)
+		if err != nil {
+			a.opts.Logger.WarnContext(ctx, "login: device check failed", slog.Any("error", err))
+		} else if known {
+			keys[1] = "login-device:" + hashToken(token)
+		}
+	}
+	for _, key := range keys {
+		res, err := a.opts.Limiter.Allow(ctx, key, a.opts.LoginRate)
+		switch {
+		case err != nil:
+			a.limiterFailed(w, r, err)
+		case !res.Allowed:
+			ratelimit.SetHeaders(w.Header(), a.opts.LoginRate, res)
+			a.tooMany(w, r, res)
+			return false
+		}
+	}
+	return true
 }
 
 func (a *Auth) registerPage(w http.ResponseWriter, r *http.Request) {
@@ -320,6 +348,15 @@ func (a *Auth) changePassword(w http.ResponseWriter, r *http.Request) {
 	if err := a.RevokeOtherSessions(ctx, u); err != nil {
 		a.opts.Render.Error(w, r, err)
 		return
+	}
+	// Browsers that knew the old password are strangers again; this one
+	// just proved the new one.
+	if err := a.forgetDevices(ctx, u.ID); err != nil {
+		a.opts.Render.Error(w, r, err)
+		return
+	}
+	if err := a.rememberDevice(ctx, w, r, u.ID); err != nil {
+		a.opts.Logger.WarnContext(ctx, "password change: device cookie not issued", slog.Any("error", err))
 	}
 	a.opts.Logger.InfoContext(ctx, "password changed", slog.Int64("user_id", u.ID))
 	a.opts.Sessions.Flash(ctx, session.Success, "Password changed. Other sessions were logged out and API tokens revoked.")
