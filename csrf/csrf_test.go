@@ -179,3 +179,36 @@ func TestCSRFVisitorTokenSurvivesSessionStart(t *testing.T) {
 		t.Error("public names changed")
 	}
 }
+
+// With secure cookies on, the visitor cookie is Secure and carries the
+// __Host- prefix (so a subdomain cannot set or shadow it), and only the
+// prefixed cookie is read back.
+func TestCSRFSecureCookieHasHostPrefix(t *testing.T) {
+	s, _ := newServer(t, func(c *config.Config) { c.Session.CookieSecure = true })
+	res := s.Get("/no-such-page", trellistest.NoCSRF())
+	var cookie *http.Cookie
+	for _, c := range res.Cookies() {
+		if strings.HasSuffix(c.Name, csrf.CookieName) {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatalf("no CSRF cookie: %v", res.Header.Values("Set-Cookie"))
+	}
+	if cookie.Name != "__Host-trellis_csrf" || !cookie.Secure || cookie.Path != "/" || cookie.Domain != "" || !cookie.HttpOnly {
+		t.Fatalf("CSRF cookie %+v, want __Host-trellis_csrf, Secure, Path=/, no Domain, HttpOnly", cookie)
+	}
+	token := tokenRe.FindStringSubmatch(res.Body)[1]
+	// Cookies are sent by hand: the client's jar keeps Secure cookies
+	// away from this plain-HTTP test server.
+	send := func(name string) int {
+		return post(s.AsNewVisitor(), "/action", url.Values{"csrf_token": {token}},
+			trellistest.Header("Cookie", name+"="+cookie.Value)).StatusCode
+	}
+	if got := send("__Host-trellis_csrf"); got != 200 {
+		t.Errorf("token with its __Host- cookie: %d", got)
+	}
+	if got := send("trellis_csrf"); got != 403 {
+		t.Errorf("token with an unprefixed cookie (settable by a subdomain): %d", got)
+	}
+}
