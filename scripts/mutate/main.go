@@ -22,7 +22,8 @@
 //
 // A mutant that does not compile (a dropped call leaving a variable
 // unused, say) is counted as invalid and left out of the score. A mutant
-// whose tests time out counts as killed. The exit status is 1 when any
+// whose tests time out counts as killed, and is reported apart: on a
+// loaded machine, check those by hand or raise -timeout. The exit status is 1 when any
 // package scores below -min (default 0.9).
 package main
 
@@ -77,7 +78,7 @@ func main() {
 	maxN := flag.Int("max", 40, "mutants per package at most, sampled with -seed (0: all)")
 	seed := flag.Uint64("seed", 1, "sampling seed")
 	jobs := flag.Int("j", 2, "mutants tested in parallel")
-	timeout := flag.Duration("timeout", 0, "per-mutant test timeout (0: 3× the unmutated run, at least 30s)")
+	timeout := flag.Duration("timeout", 0, "per-mutant test timeout (0: 5× the unmutated run, at least 60s)")
 	run := flag.String("run", "", "passed to go test -run")
 	list := flag.Bool("list", false, "list the sampled mutants without running them")
 	minScore := flag.Float64("min", 0.9, "exit 1 when a package kills fewer than this fraction")
@@ -338,7 +339,8 @@ func runPackage(ctx context.Context, tmp string, p pkg, ms []mutant, jobs int, t
 		return false
 	}
 	if timeout == 0 {
-		timeout = max(3*time.Since(began), 30*time.Second)
+		// Generous: on a loaded machine a slow run is not a kill.
+		timeout = max(5*time.Since(began), 60*time.Second)
 	}
 	fmt.Printf("   unmutated tests pass in %s; per-mutant timeout %s\n", time.Since(began).Round(time.Millisecond), timeout.Round(time.Second))
 
