@@ -212,3 +212,21 @@ func TestCSRFSecureCookieHasHostPrefix(t *testing.T) {
 		t.Errorf("token with an unprefixed cookie (settable by a subdomain): %d", got)
 	}
 }
+
+// Construction validates trusted origins; outside the middleware Token is
+// empty and Renew does nothing.
+func TestCSRFConstructionAndOutsideTheMiddleware(t *testing.T) {
+	for _, origin := range []string{"not an origin", "https://example.com/path", "ftp://"} {
+		if _, err := csrf.New(csrf.Options{TrustedOrigins: []string{origin}}); err == nil {
+			t.Errorf("trusted origin %q accepted", origin)
+		}
+	}
+	if _, err := csrf.New(csrf.Options{TrustedOrigins: []string{"https://admin.example.com"}}); err != nil {
+		t.Errorf("valid origin refused: %v", err)
+	}
+	ctx := context.Background()
+	csrf.Renew(ctx)
+	if tok := csrf.Token(ctx); tok != "" {
+		t.Errorf("token outside the middleware: %q", tok)
+	}
+}
