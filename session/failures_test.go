@@ -105,3 +105,47 @@ func TestFlashes(t *testing.T) {
 		t.Error("flashes outside the middleware")
 	}
 }
+
+func TestCommitRejectsCorruptData(t *testing.T) {
+	a := &adapter{backend: NewMemory(), touchAfter: time.Second}
+	if err := a.CommitCtx(context.Background(), "t", []byte{0xff}, time.Now().Add(time.Hour)); err == nil {
+		t.Error("corrupt session data committed")
+	}
+}
+
+// A row the SQL store cannot read is an error, not a found session.
+func TestSQLLoadOfAnUnreadableRow(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, config.Default(config.Test).Database, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	if _, err := d.Migrate(ctx, nil, db.Framework()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SQL.Exec(`INSERT INTO trellis_sessions (token, expiry) VALUES ('t', 'not a number')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, found, err := NewSQL(d).Load(ctx, "t"); found || err == nil {
+		t.Errorf("unreadable row: found=%v err=%v", found, err)
+	}
+}
+
+// Started tells a stored session from a fresh one.
+func TestStarted(t *testing.T) {
+	m, _ := testManager(t)
+	c := start(t, m)
+	for _, cookie := range []*http.Cookie{nil, c} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/", nil)
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if got := m.Started(r.Context()); got != (cookie != nil) {
+				t.Errorf("with cookie %v: Started = %v", cookie != nil, got)
+			}
+		})).ServeHTTP(rec, req)
+	}
+}

@@ -48,7 +48,8 @@ func start(t *testing.T, m *Manager) *http.Cookie {
 }
 
 func sessionCookieIn(rec *httptest.ResponseRecorder, name string) bool {
-	for _, v := range rec.Header().Values("Set-Cookie") {
+	// The headers as sent, not as the handler left them afterwards.
+	for _, v := range rec.Result().Header.Values("Set-Cookie") {
 		if strings.HasPrefix(v, name+"=") {
 			return true
 		}
