@@ -230,3 +230,39 @@ func TestCSRFConstructionAndOutsideTheMiddleware(t *testing.T) {
 		t.Errorf("token outside the middleware: %q", tok)
 	}
 }
+
+// A visitor who already has a session (a flash, say) gets a new secret on
+// login, and a visitor's pre-login secret does not come back on logout.
+func TestCSRFSecretRenewsForAVisitorWithASession(t *testing.T) {
+	s, app := newServer(t)
+	if _, err := app.Auth.CreateUser(context.Background(), "w@example.com", "", "renew password"); err != nil {
+		t.Fatal(err)
+	}
+	anonToken := pageToken(t, s)
+	if res := post(s, "/touch", url.Values{"csrf_token": {anonToken}}); res.StatusCode != 200 {
+		t.Fatalf("touch: %d", res.StatusCode)
+	}
+	s.PostForm("/login", url.Values{"email": {"w@example.com"}, "password": {"renew password"}})
+	if res := post(s, "/action", url.Values{"csrf_token": {anonToken}}); res.StatusCode != 403 {
+		t.Errorf("pre-login token of a visitor with a session accepted after login: %d", res.StatusCode)
+	}
+	s.PostForm("/logout", nil)
+	if res := post(s, "/action", url.Values{"csrf_token": {anonToken}}); res.StatusCode != 403 {
+		t.Errorf("pre-login token accepted after logout: %d", res.StatusCode)
+	}
+}
+
+// A session without a visitor cookie (the cookie was dropped) gets a
+// secret kept in the session: the page's token works.
+func TestCSRFSessionWithoutCookie(t *testing.T) {
+	s, _ := newServer(t)
+	if res := post(s, "/touch", url.Values{"csrf_token": {pageToken(t, s)}}); res.StatusCode != 200 {
+		t.Fatalf("touch: %d", res.StatusCode)
+	}
+	u, _ := url.Parse(s.URL)
+	s.Client.Jar.SetCookies(u, []*http.Cookie{{Name: csrf.CookieName, Value: "", Path: "/", MaxAge: -1}})
+	token := pageToken(t, s)
+	if res := post(s, "/action", url.Values{"csrf_token": {token}}); res.StatusCode != 200 {
+		t.Errorf("token of a session without a visitor cookie: %d", res.StatusCode)
+	}
+}
