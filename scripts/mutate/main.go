@@ -63,7 +63,8 @@ type mutant struct {
 type outcome int
 
 const (
-	killed outcome = iota
+	notRun outcome = iota // interrupted before its turn
+	killed
 	survived
 	invalid
 	timedOut
@@ -352,7 +353,7 @@ func runPackage(ctx context.Context, tmp string, p pkg, ms []mutant, jobs int, t
 			for i := range work {
 				results[i] = result{m: ms[i], out: testMutant(ctx, tmp, w, i, p, ms[i], timeout, run)}
 				if verbose {
-					fmt.Printf("   %-8s %s\n", [...]string{"killed", "SURVIVED", "invalid", "timeout"}[results[i].out], describe(ms[i]))
+					fmt.Printf("   %-8s %s\n", [...]string{"not run", "killed", "SURVIVED", "invalid", "timeout"}[results[i].out], describe(ms[i]))
 				}
 			}
 		})
@@ -366,10 +367,12 @@ func runPackage(ctx context.Context, tmp string, p pkg, ms []mutant, jobs int, t
 	close(work)
 	wg.Wait()
 
-	var k, s, inv, to int
+	var k, s, inv, to, skipped int
 	var survivors []mutant
 	for _, r := range results {
 		switch r.out {
+		case notRun:
+			skipped++
 		case killed:
 			k++
 		case timedOut:
@@ -388,6 +391,9 @@ func runPackage(ctx context.Context, tmp string, p pkg, ms []mutant, jobs int, t
 	}
 	fmt.Printf("   %s: %d/%d killed (%.0f%%; %d by timeout), %d survived, %d invalid, in %s\n",
 		p.ImportPath, k+to, valid, 100*score, to, s, inv, time.Since(began).Round(time.Second))
+	if skipped > 0 {
+		fmt.Printf("   %d mutants not run (interrupted)\n", skipped)
+	}
 	for _, m := range survivors {
 		fmt.Printf("   SURVIVED %s\n", describe(m))
 	}
@@ -397,7 +403,7 @@ func runPackage(ctx context.Context, tmp string, p pkg, ms []mutant, jobs int, t
 // testMutant runs the package's tests with m planted through an overlay.
 func testMutant(ctx context.Context, tmp string, worker, i int, p pkg, m mutant, timeout time.Duration, run string) outcome {
 	if ctx.Err() != nil {
-		return invalid
+		return notRun
 	}
 	src, err := os.ReadFile(m.file)
 	if err != nil {
@@ -426,7 +432,7 @@ func testMutant(ctx context.Context, tmp string, worker, i int, p pkg, m mutant,
 	case bytes.Contains(out, []byte("[build failed]")) || bytes.Contains(out, []byte("[setup failed]")):
 		return invalid
 	case ctx.Err() != nil:
-		return invalid
+		return notRun
 	}
 	return killed
 }
