@@ -31,3 +31,20 @@ func TestSafeNext(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateEmail(t *testing.T) {
+	for email, want := range map[string]string{
+		"a@example.com": "",
+		"":              "Email is required.",
+		strings.Repeat("a", 243) + "@example.com": "Email is too long.",
+		strings.Repeat("a", 242) + "@example.com": "",
+		"\xff@example.com":                        "Email is too long.",
+		"no-at-sign":                              "Enter a valid email address, like name@example.com.",
+		"a@localhost":                             "Enter a valid email address, like name@example.com.",
+		"Name <a@example.com>":                    "Enter a valid email address, like name@example.com.",
+	} {
+		if got := auth.ValidateEmail(email); got != want {
+			t.Errorf("ValidateEmail(%.30q) = %q, want %q", email, got, want)
+		}
+	}
+}
