@@ -266,3 +266,16 @@ func TestCSRFSessionWithoutCookie(t *testing.T) {
 		t.Errorf("token of a session without a visitor cookie: %d", res.StatusCode)
 	}
 }
+
+// Field renders the hidden input forms post, with a token the middleware
+// accepts.
+func TestCSRFFieldInForms(t *testing.T) {
+	s, _ := newServer(t)
+	m := regexp.MustCompile(`<input type="hidden" name="csrf_token" value="([A-Za-z0-9_-]{86})">`).FindStringSubmatch(s.Get("/login").Body)
+	if m == nil {
+		t.Fatal("no CSRF field in the login form")
+	}
+	if res := post(s, "/action", url.Values{"csrf_token": {m[1]}}); res.StatusCode != 200 {
+		t.Errorf("the field's token: %d", res.StatusCode)
+	}
+}
