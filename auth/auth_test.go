@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/trellis-go/trellis"
 	"github.com/trellis-go/trellis/auth"
@@ -145,8 +148,20 @@ func TestRegisterLoginLogout(t *testing.T) {
 
 		// Logout destroys the server-side session: the old cookie is dead.
 		old := e.sessionCookie()
-		if res := e.PostForm("/logout", nil); res.StatusCode != http.StatusSeeOther {
-			t.Fatalf("logout: %d", res.StatusCode)
+		if _, _, found, err := e.app.Sessions.Backend().Load(context.Background(), storeKey(old.Value)); !found || err != nil {
+			t.Fatalf("signed-in session not in the store: %v %v", found, err)
+		}
+		out := e.PostForm("/logout", nil)
+		if out.StatusCode != http.StatusSeeOther {
+			t.Fatalf("logout: %d", out.StatusCode)
+		}
+		if _, _, found, err := e.app.Sessions.Backend().Load(context.Background(), storeKey(old.Value)); found || err != nil {
+			t.Errorf("logout left the old session in the store: %v %v", found, err)
+		}
+		for _, c := range out.Cookies() {
+			if c.Name == "trellis_session" && c.Value == old.Value {
+				t.Error("logout handed the old session token back to the browser")
+			}
 		}
 		if got := e.who(t); got != "anonymous" {
 			t.Fatalf("after logout: %q", got)
@@ -165,6 +180,9 @@ func TestRegisterLoginLogout(t *testing.T) {
 		}
 		if got := e.who(t); got != "user:alice@example.com" {
 			t.Fatalf("after login: %q", got)
+		}
+		if c := e.sessionCookie(); c == nil || c.Value == old.Value {
+			t.Error("signing in again reused the logged-out session token")
 		}
 		// htmx login answers HX-Redirect.
 		h := e.visitor()
@@ -224,6 +242,12 @@ func TestAnonymousVisitorsCreateNoSession(t *testing.T) {
 			t.Errorf("after a write: %d sessions stored", n)
 		}
 	})
+}
+
+// storeKey is the key a session token is stored under (its SHA-256).
+func storeKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 func countSessions(t *testing.T, e *env) int {
@@ -403,6 +427,13 @@ func TestRequireUserAndRole(t *testing.T) {
 	if res := e.Get("/admin/area", trellistest.Header("Accept", "application/json")); res.StatusCode != http.StatusForbidden || !strings.HasPrefix(res.Body, "{") {
 		t.Fatalf("non-admin json: %d %s", res.StatusCode, res.Body)
 	}
+	// Some other role is not the required one.
+	if _, err := e.app.Auth.Users.AddRole(context.Background(), 1, "editor"); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.Get("/admin/area"); res.StatusCode != http.StatusForbidden || !strings.Contains(res.Body, "admin role") {
+		t.Fatalf("editor at an admin guard: %d", res.StatusCode)
+	}
 	if _, err := e.app.Auth.Users.AddRole(context.Background(), 1, "admin"); err != nil {
 		t.Fatal(err)
 	}
@@ -451,16 +482,61 @@ func TestRevokeOtherSessionsAndPasswordChange(t *testing.T) {
 	})
 }
 
+// TestSessionTimeouts checks the idle timeout and the absolute lifetime
+// separately, each with the other far away, and on the server: the old
+// token is replayed from a cookie without an expiry, so a browser dropping
+// an expired cookie cannot hide a session the store still accepts.
 func TestSessionTimeouts(t *testing.T) {
-	e := newEnv(t, "sqlite", func(c *config.Config) {
-		c.Session.IdleTimeout = 1500 * 1e6
-		c.Session.Lifetime = 1500 * 1e6
-	})
-	e.register(t, "gina@example.com", "gina password")
-	if e.who(t) != "user:gina@example.com" {
-		t.Fatal("not logged in")
+	replay := func(t *testing.T, e *env, token string) string {
+		t.Helper()
+		v := e.visitor()
+		u, _ := url.Parse(e.URL)
+		v.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "trellis_session", Value: token, Path: "/"}})
+		return v.who(t)
 	}
-	waitFor(t, func() bool { return e.who(t) == "anonymous" })
+	t.Run("idle", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, "sqlite", func(c *config.Config) {
+			c.Session.IdleTimeout = 2 * time.Second
+			c.Session.Lifetime = time.Hour
+		})
+		e.register(t, "idle@example.com", "idle password")
+		token := e.sessionCookie().Value
+		// Activity for longer than the idle timeout keeps the session.
+		for range 5 {
+			if got := e.who(t); got != "user:idle@example.com" {
+				t.Fatalf("active session ended: %q", got)
+			}
+			time.Sleep(600 * time.Millisecond)
+		}
+		if got := replay(t, e, token); got != "user:idle@example.com" {
+			t.Fatalf("active session not found by its token: %q", got)
+		}
+		time.Sleep(2500 * time.Millisecond)
+		if got := replay(t, e, token); got != "anonymous" {
+			t.Errorf("idle session still accepted: %q", got)
+		}
+		if got := e.who(t); got != "anonymous" {
+			t.Errorf("idle browser still signed in: %q", got)
+		}
+	})
+	t.Run("lifetime", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, "sqlite", func(c *config.Config) {
+			c.Session.IdleTimeout = time.Hour
+			c.Session.Lifetime = 1500 * time.Millisecond
+		})
+		e.register(t, "life@example.com", "life password")
+		token := e.sessionCookie().Value
+		if e.who(t) != "user:life@example.com" {
+			t.Fatal("not logged in")
+		}
+		// Constant activity does not extend the absolute lifetime.
+		waitFor(t, func() bool { return e.who(t) == "anonymous" })
+		if got := replay(t, e, token); got != "anonymous" {
+			t.Errorf("session past its lifetime still accepted: %q", got)
+		}
+	})
 }
 
 func TestRoleAPI(t *testing.T) {
@@ -695,8 +771,13 @@ func testLoginRateLimits(t *testing.T, limiter string) {
 	for i := range 3 {
 		e.login(t, "jo@example.com", "wrong", from(fmt.Sprintf("203.0.113.%d", i+1)))
 	}
-	if res := e.login(t, "jo@example.com", "jo password", from("203.0.113.99")); res.StatusCode != http.StatusTooManyRequests {
+	res = e.login(t, "jo@example.com", "jo password", from("203.0.113.99"))
+	if res.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("per-account limit: %d", res.StatusCode)
+	}
+	if res.Header.Get("Retry-After") == "" || res.Header.Get("RateLimit-Limit") != "3" || res.Header.Get("RateLimit-Remaining") != "0" ||
+		res.Header.Get("RateLimit-Policy") != "3;w=60" {
+		t.Errorf("per-account 429 headers: %v", res.Header)
 	}
 	// Other accounts and addresses are unaffected.
 	if res := e.login(t, "someone@example.com", "x", from("192.0.2.7")); res.StatusCode != 422 {

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -85,10 +86,12 @@ func NewUsers(d *db.DB) *Users { return &Users{db: d} }
 
 const userColumns = `id, email, display_name, password_hash, email_verified_at, session_version, created_at, updated_at`
 
-func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+// scanUser scans userColumns, then extra columns into extra.
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (*User, error) {
 	u := &User{}
 	var verified sql.NullTime
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &verified, &u.SessionVersion, &u.CreatedAt, &u.UpdatedAt); err != nil {
+	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.PasswordHash, &verified, &u.SessionVersion, &u.CreatedAt, &u.UpdatedAt}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -115,26 +118,40 @@ func (s *Users) Create(ctx context.Context, email, name, passwordHash string) (*
 	return u, nil
 }
 
-// ByEmail finds an account by email, case-insensitively.
+// ByEmail finds an account by email, case-insensitively, with its roles.
 func (s *Users) ByEmail(ctx context.Context, email string) (*User, error) {
-	return s.one(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, NormalizeEmail(email))
+	return s.one(ctx, `email = ?`, NormalizeEmail(email))
 }
 
 // ByID finds an account with its roles.
 func (s *Users) ByID(ctx context.Context, id int64) (*User, error) {
-	return s.one(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
+	return s.one(ctx, `id = ?`, id)
 }
 
-func (s *Users) one(ctx context.Context, query string, arg any) (*User, error) {
-	u, err := scanUser(s.db.SQL.QueryRowContext(ctx, s.db.Rebind(query), arg))
+// rolesColumn selects a user's roles, sorted, as a JSON array ("[]" for
+// none) in the same query as the user: LoadUser runs on every signed-in
+// request, so it costs one round trip, not two.
+func (s *Users) rolesColumn() string {
+	if s.db.Dialect == db.Postgres {
+		return `(SELECT COALESCE(json_agg(role ORDER BY role), '[]'::json)::text FROM user_roles WHERE user_id = users.id)`
+	}
+	return `(SELECT json_group_array(role ORDER BY role) FROM user_roles WHERE user_id = users.id)`
+}
+
+// one loads the user matching where (one placeholder) and its roles in a
+// single query.
+func (s *Users) one(ctx context.Context, where string, arg any) (*User, error) {
+	var roles string
+	query := s.db.Rebind(`SELECT ` + userColumns + `, ` + s.rolesColumn() + ` FROM users WHERE ` + where)
+	u, err := scanUser(s.db.SQL.QueryRowContext(ctx, query, arg), &roles)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("auth: loading user: %w", err)
 	}
-	if u.Roles, err = s.Roles(ctx, u.ID); err != nil {
-		return nil, err
+	if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil {
+		return nil, fmt.Errorf("auth: loading roles: %w", err)
 	}
 	return u, nil
 }

@@ -179,3 +179,103 @@ func TestCSRFVisitorTokenSurvivesSessionStart(t *testing.T) {
 		t.Error("public names changed")
 	}
 }
+
+// With secure cookies on, the visitor cookie is Secure and carries the
+// __Host- prefix (so a subdomain cannot set or shadow it), and only the
+// prefixed cookie is read back.
+func TestCSRFSecureCookieHasHostPrefix(t *testing.T) {
+	s, _ := newServer(t, func(c *config.Config) { c.Session.CookieSecure = true })
+	res := s.Get("/no-such-page", trellistest.NoCSRF())
+	var cookie *http.Cookie
+	for _, c := range res.Cookies() {
+		if strings.HasSuffix(c.Name, csrf.CookieName) {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatalf("no CSRF cookie: %v", res.Header.Values("Set-Cookie"))
+	}
+	if cookie.Name != "__Host-trellis_csrf" || !cookie.Secure || cookie.Path != "/" || cookie.Domain != "" || !cookie.HttpOnly {
+		t.Fatalf("CSRF cookie %+v, want __Host-trellis_csrf, Secure, Path=/, no Domain, HttpOnly", cookie)
+	}
+	token := tokenRe.FindStringSubmatch(res.Body)[1]
+	// Cookies are sent by hand: the client's jar keeps Secure cookies
+	// away from this plain-HTTP test server.
+	send := func(name string) int {
+		return post(s.AsNewVisitor(), "/action", url.Values{"csrf_token": {token}},
+			trellistest.Header("Cookie", name+"="+cookie.Value)).StatusCode
+	}
+	if got := send("__Host-trellis_csrf"); got != 200 {
+		t.Errorf("token with its __Host- cookie: %d", got)
+	}
+	if got := send("trellis_csrf"); got != 403 {
+		t.Errorf("token with an unprefixed cookie (settable by a subdomain): %d", got)
+	}
+}
+
+// Construction validates trusted origins; outside the middleware Token is
+// empty and Renew does nothing.
+func TestCSRFConstructionAndOutsideTheMiddleware(t *testing.T) {
+	for _, origin := range []string{"not an origin", "https://example.com/path", "ftp://"} {
+		if _, err := csrf.New(csrf.Options{TrustedOrigins: []string{origin}}); err == nil {
+			t.Errorf("trusted origin %q accepted", origin)
+		}
+	}
+	if _, err := csrf.New(csrf.Options{TrustedOrigins: []string{"https://admin.example.com"}}); err != nil {
+		t.Errorf("valid origin refused: %v", err)
+	}
+	ctx := context.Background()
+	csrf.Renew(ctx)
+	if tok := csrf.Token(ctx); tok != "" {
+		t.Errorf("token outside the middleware: %q", tok)
+	}
+}
+
+// A visitor who already has a session (a flash, say) gets a new secret on
+// login, and a visitor's pre-login secret does not come back on logout.
+func TestCSRFSecretRenewsForAVisitorWithASession(t *testing.T) {
+	s, app := newServer(t)
+	if _, err := app.Auth.CreateUser(context.Background(), "w@example.com", "", "renew password"); err != nil {
+		t.Fatal(err)
+	}
+	anonToken := pageToken(t, s)
+	if res := post(s, "/touch", url.Values{"csrf_token": {anonToken}}); res.StatusCode != 200 {
+		t.Fatalf("touch: %d", res.StatusCode)
+	}
+	s.PostForm("/login", url.Values{"email": {"w@example.com"}, "password": {"renew password"}})
+	if res := post(s, "/action", url.Values{"csrf_token": {anonToken}}); res.StatusCode != 403 {
+		t.Errorf("pre-login token of a visitor with a session accepted after login: %d", res.StatusCode)
+	}
+	s.PostForm("/logout", nil)
+	if res := post(s, "/action", url.Values{"csrf_token": {anonToken}}); res.StatusCode != 403 {
+		t.Errorf("pre-login token accepted after logout: %d", res.StatusCode)
+	}
+}
+
+// A session without a visitor cookie (the cookie was dropped) gets a
+// secret kept in the session: the page's token works.
+func TestCSRFSessionWithoutCookie(t *testing.T) {
+	s, _ := newServer(t)
+	if res := post(s, "/touch", url.Values{"csrf_token": {pageToken(t, s)}}); res.StatusCode != 200 {
+		t.Fatalf("touch: %d", res.StatusCode)
+	}
+	u, _ := url.Parse(s.URL)
+	s.Client.Jar.SetCookies(u, []*http.Cookie{{Name: csrf.CookieName, Value: "", Path: "/", MaxAge: -1}})
+	token := pageToken(t, s)
+	if res := post(s, "/action", url.Values{"csrf_token": {token}}); res.StatusCode != 200 {
+		t.Errorf("token of a session without a visitor cookie: %d", res.StatusCode)
+	}
+}
+
+// Field renders the hidden input forms post, with a token the middleware
+// accepts.
+func TestCSRFFieldInForms(t *testing.T) {
+	s, _ := newServer(t)
+	m := regexp.MustCompile(`<input type="hidden" name="csrf_token" value="([A-Za-z0-9_-]{86})">`).FindStringSubmatch(s.Get("/login").Body)
+	if m == nil {
+		t.Fatal("no CSRF field in the login form")
+	}
+	if res := post(s, "/action", url.Values{"csrf_token": {m[1]}}); res.StatusCode != 200 {
+		t.Errorf("the field's token: %d", res.StatusCode)
+	}
+}

@@ -1,6 +1,7 @@
 package ratelimit_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +76,22 @@ func TestRateParams(t *testing.T) {
 		i, w, err := ratelimit.Params(c.r)
 		if (err == nil) != c.ok || i != c.interval || w != c.window {
 			t.Errorf("%+v.params() = %d, %d, %v; want %d, %d, ok=%v", c.r, i, w, err, c.interval, c.window, c.ok)
+		}
+	}
+}
+
+// Errors say which part of the rate is wrong.
+func TestParseRateErrorsExplain(t *testing.T) {
+	for in, want := range map[string]string{
+		"0/1m":           "N must be a positive integer",
+		"-1/1m":          "N must be a positive integer",
+		"10/0s":          "the period must be a positive duration",
+		"10":             "missing /",
+		"10/1m burst 0":  "burst must be a positive integer",
+		"10/1m bursts 5": "unexpected text",
+	} {
+		if _, err := ratelimit.ParseRate(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseRate(%q): %v, want an error saying %q", in, err, want)
 		}
 	}
 }

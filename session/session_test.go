@@ -48,7 +48,8 @@ func start(t *testing.T, m *Manager) *http.Cookie {
 }
 
 func sessionCookieIn(rec *httptest.ResponseRecorder, name string) bool {
-	for _, v := range rec.Header().Values("Set-Cookie") {
+	// The headers as sent, not as the handler left them afterwards.
+	for _, v := range rec.Result().Header.Values("Set-Cookie") {
 		if strings.HasPrefix(v, name+"=") {
 			return true
 		}
@@ -104,5 +105,29 @@ func TestExpiredSessionIsNotExtendedByALateCommit(t *testing.T) {
 	ok, err := mem.Apply(context.Background(), storeKey(c.Value), map[string][]byte{"k": []byte("s")}, nil, now.Add(72*time.Hour))
 	if ok || err != nil {
 		t.Errorf("Apply on an expired session: %v %v", ok, err)
+	}
+}
+
+// The session cookie is HttpOnly, scoped to the site, SameSite as
+// configured, and Secure exactly when secure cookies are on.
+func TestSessionCookieAttributes(t *testing.T) {
+	for _, c := range []struct {
+		secure   bool
+		sameSite string
+		want     http.SameSite
+	}{
+		{true, "lax", http.SameSiteLaxMode},
+		{false, "lax", http.SameSiteLaxMode},
+		{true, "strict", http.SameSiteStrictMode},
+	} {
+		cfg := config.Default(config.Test).Session
+		cfg.CookieSecure, cfg.CookieSameSite = c.secure, c.sameSite
+		m := New(cfg, NewMemory(), slog.New(slog.DiscardHandler), func(w http.ResponseWriter, r *http.Request, err error) {
+			t.Errorf("session error: %v", err)
+		})
+		got := start(t, m)
+		if got.Secure != c.secure || !got.HttpOnly || got.SameSite != c.want || got.Path != "/" || got.Name != cfg.CookieName {
+			t.Errorf("secure=%v same_site=%s: cookie %+v", c.secure, c.sameSite, got)
+		}
 	}
 }

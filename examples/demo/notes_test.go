@@ -178,6 +178,9 @@ func TestNotesDeleteAndOwnership(t *testing.T) {
 		loc := createNote(t, owner, "Private", "secret body")
 		id := noteLink.FindStringSubmatch(loc)[1]
 		createNote(t, owner, "Keep", "")
+		// The other user has notes too: counts must not include them.
+		createNote(t, other, "Theirs", "")
+		createNote(t, other, "Theirs too", "")
 		// Another user's note does not exist for them.
 		for _, r := range []struct{ method, path string }{{"GET", loc}, {"GET", loc + "/edit"}, {"PUT", loc}, {"DELETE", loc}} {
 			res := other.Do(r.method, r.path, strings.NewReader("title=hijack"), trellistest.Header("Content-Type", "application/x-www-form-urlencoded"))
