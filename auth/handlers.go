@@ -174,35 +174,33 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	render.Redirect(w, r, f.Value("next"))
 }
 
-// allowLogin applies the login limits beyond the per-IP one on the route,
-// each at auth's login rate: per IP and account, and per account — or, for
-// a browser that has signed in to this account before, per device instead,
-// so failures from elsewhere never lock the owner out (see devices.go). It
-// answers 429 and returns false when a limit is reached.
+// allowLogin applies the login limit beyond the per-IP one on the route, at
+// auth's login rate: per account — or, for a browser that has signed in to
+// this account before, per device instead, so failures from elsewhere never
+// lock the owner out (see devices.go). It answers 429 and returns false
+// when the limit is reached.
 func (a *Auth) allowLogin(w http.ResponseWriter, r *http.Request, u *User, email string) bool {
 	if a.opts.Limiter == nil || a.opts.LoginRate.Limit == 0 {
 		return true
 	}
 	ctx := r.Context()
-	keys := []string{"login-ip-account:" + ipKey(r) + ":" + email, "login-account:" + email}
+	key := "login-account:" + email
 	if token := a.deviceToken(r); u != nil && token != "" {
 		known, err := a.knownDevice(ctx, token, u.ID)
 		if err != nil {
 			a.opts.Logger.WarnContext(ctx, "login: device check failed", slog.Any("error", err))
 		} else if known {
-			keys[1] = "login-device:" + hashToken(token)
+			key = "login-device:" + hashToken(token)
 		}
 	}
-	for _, key := range keys {
-		res, err := a.opts.Limiter.Allow(ctx, key, a.opts.LoginRate)
-		switch {
-		case err != nil:
-			a.limiterFailed(w, r, err)
-		case !res.Allowed:
-			ratelimit.SetHeaders(w.Header(), a.opts.LoginRate, res)
-			a.tooMany(w, r, res)
-			return false
-		}
+	res, err := a.opts.Limiter.Allow(ctx, key, a.opts.LoginRate)
+	switch {
+	case err != nil:
+		a.limiterFailed(w, r, err)
+	case !res.Allowed:
+		ratelimit.SetHeaders(w.Header(), a.opts.LoginRate, res)
+		a.tooMany(w, r, res)
+		return false
 	}
 	return true
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/db"
-	"github.com/trellis-go/trellis/trellistest"
+	"github.com/trellis-go/trellis/internal/testservices"
 )
 
 // backends runs fn against a fresh store of every kind: memory, SQLite,
@@ -28,7 +28,7 @@ func backends(t *testing.T, fn func(t *testing.T, b Backend)) {
 		t.Run(name, func(t *testing.T) {
 			cfg := config.Default(config.Test).Database
 			if name == "postgres" {
-				cfg.URL = trellistest.PostgresURL(t)
+				cfg.URL = testservices.PostgresURL(t)
 			}
 			d, err := db.Open(context.Background(), cfg, t.TempDir())
 			if err != nil {
@@ -42,7 +42,7 @@ func backends(t *testing.T, fn func(t *testing.T, b Backend)) {
 		})
 	}
 	t.Run("redis", func(t *testing.T) {
-		url, prefix := trellistest.RedisURL(t)
+		url, prefix := testservices.RedisURL(t)
 		opts, err := redis.ParseURL(url)
 		if err != nil {
 			t.Fatal(err)
