@@ -17,17 +17,15 @@ import (
 
 func newServer(t *testing.T, mutate ...func(*config.Config)) (*trellistest.Server, *trellis.App) {
 	t.Helper()
-	cfg := trellistest.Config(t)
-	cfg.CSRF.ExemptPaths = []string{"/webhooks/"}
-	cfg.CSRF.TrustedOrigins = []string{"https://admin.example.com"}
+	opts := []trellistest.AppOption{trellistest.Configure(func(cfg *config.Config) {
+		cfg.CSRF.ExemptPaths = []string{"/webhooks/"}
+		cfg.CSRF.TrustedOrigins = []string{"https://admin.example.com"}
+	})}
 	for _, m := range mutate {
-		m(cfg)
+		opts = append(opts, trellistest.Configure(m))
 	}
-	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = app.Close(context.Background()) })
+	ta := trellistest.NewApp(t, nil, opts...)
+	app := ta.App
 	ok := func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "accepted") }
 	app.Post("/action", ok)
 	app.Delete("/action", ok)
@@ -36,7 +34,7 @@ func newServer(t *testing.T, mutate ...func(*config.Config)) (*trellistest.Serve
 		app.Sessions.Put(r.Context(), "touched", true)
 		_, _ = io.WriteString(w, "accepted")
 	})
-	return trellistest.NewServer(t, app), app
+	return ta.Server, app
 }
 
 var tokenRe = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)

@@ -18,7 +18,7 @@ func TestOOBVoidElements(t *testing.T) {
 		}
 		want := "<" + tag + ` id="x" hx-swap-oob="true">`
 		if tag == "col" {
-			want = "<template>" + want + "</template>"
+			want = `<template hx type="partial" hx-target="#x" hx-swap="outerHTML">` + want + "</template>"
 		}
 		if b.String() != want {
 			t.Errorf("%s: %q, want %q", tag, b.String(), want)

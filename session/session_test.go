@@ -126,7 +126,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 			t.Errorf("session error: %v", err)
 		})
 		got := start(t, m)
-		if got.Secure != c.secure || !got.HttpOnly || got.SameSite != c.want || got.Path != "/" || got.Name != cfg.CookieName {
+		if got.Secure != c.secure || !got.HttpOnly || got.SameSite != c.want || got.Path != "/" || got.Name != CookieName(cfg) || got.Domain != "" {
 			t.Errorf("secure=%v same_site=%s: cookie %+v", c.secure, c.sameSite, got)
 		}
 	}
