@@ -15,7 +15,7 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			var m responseMeter
+			m := meter(w)
 			defer func() {
 				status := m.status
 				if status == 0 {
@@ -37,7 +37,7 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 					slog.Bool("htmx", r.Header.Get("HX-Request") == "true"),
 				)
 			}()
-			next.ServeHTTP(meter(w, &m), r)
+			next.ServeHTTP(m, r)
 		})
 	}
 }

@@ -15,7 +15,7 @@ import (
 func Recover(logger *slog.Logger, onError ErrorFunc) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var m responseMeter
+			m := meter(w)
 			defer func() {
 				v := recover()
 				if v == nil {
@@ -40,7 +40,7 @@ func Recover(logger *slog.Logger, onError ErrorFunc) func(http.Handler) http.Han
 				}
 				onError(w, r, http.StatusInternalServerError, fmt.Errorf("panic: %w", err))
 			}()
-			next.ServeHTTP(meter(w, &m), r)
+			next.ServeHTTP(m, r)
 		})
 	}
 }
