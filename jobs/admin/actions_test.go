@@ -1,0 +1,67 @@
+package admin_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/trellis-go/trellis/jobs"
+	"github.com/trellis-go/trellis/trellistest"
+)
+
+// TestActionsAnswerEachClientInKind: actions on missing or finished jobs
+// and unreadable filters answer JSON clients with JSON, browsers with an
+// error page and htmx with a flash and an event, each with the right
+// status.
+func TestActionsAnswerEachClientInKind(t *testing.T) {
+	e := newAdminApp(t, "sqlite")
+	ctx := context.Background()
+	done, err := e.app.Jobs.Enqueue(ctx, okArgs{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the job", func() bool {
+		d, err := e.app.Jobs.Get(ctx, done.ID)
+		return err == nil && d.Status == jobs.StatusCompleted
+	})
+	html := trellistest.Header("Accept", "text/html")
+	for _, c := range []struct {
+		path   string
+		opts   []trellistest.RequestOption
+		status int
+		want   string
+	}{
+		{"/admin/jobs/987654/retry", []trellistest.RequestOption{api}, http.StatusNotFound, `"job not found"`},
+		{"/admin/jobs/987654/cancel", []trellistest.RequestOption{api}, http.StatusNotFound, `"job not found"`},
+		{"/admin/jobs/987654/cancel", []trellistest.RequestOption{html}, http.StatusNotFound, "<html"},
+		{"/admin/jobs/0/retry", []trellistest.RequestOption{api}, http.StatusBadRequest, "positive integer"},
+		{"/admin/jobs/" + itoa(done.ID) + "/cancel", []trellistest.RequestOption{api}, http.StatusConflict, "already finished (completed)"},
+		{"/admin/jobs/" + itoa(done.ID) + "/cancel", []trellistest.RequestOption{html}, http.StatusConflict, "already finished (completed)"},
+	} {
+		res := e.PostForm(c.path, url.Values{}, c.opts...)
+		if res.StatusCode != c.status || !strings.Contains(res.Body, c.want) {
+			t.Errorf("POST %s: %d %.300s; want %d with %q", c.path, res.StatusCode, res.Body, c.status, c.want)
+		}
+	}
+	// A browser that sends a cursor it made up gets the error page.
+	if res := e.Get("/admin/jobs?cursor=made-up", html); res.StatusCode != http.StatusBadRequest || !strings.Contains(res.Body, "cursor is malformed") {
+		t.Errorf("dashboard with a bad cursor: %d %.300s", res.StatusCode, res.Body)
+	}
+	// htmx: a flash and a jobs-changed event instead of a redirect.
+	res := e.PostForm("/admin/jobs/"+itoa(done.ID)+"/retry", url.Values{}, trellistest.HTMX("job-list"))
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("HX-Trigger"), "jobs-changed") {
+		t.Fatalf("htmx retry: %d %v", res.StatusCode, res.Header)
+	}
+	if !strings.Contains(res.Body, "will run again") && !strings.Contains(e.Get("/admin/jobs").Body, "will run again") {
+		t.Errorf("no flash after the htmx retry: %.300s", res.Body)
+	}
+	// JSON clients of the bulk actions get counts.
+	if b := jsonBody(t, e.PostForm("/admin/jobs/dead-letter/clear", url.Values{}, api)); b["cleared"] != float64(0) || b["message"] == "" {
+		t.Errorf("clear: %v", b)
+	}
+	if b := jsonBody(t, e.PostForm("/admin/jobs/retry-all", url.Values{}, api)); b["retried"] != float64(0) {
+		t.Errorf("retry-all: %v", b)
+	}
+}
