@@ -4,10 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trellis-go/trellis/jobs"
+	"github.com/trellis-go/trellis/jobs/admin"
 	"github.com/trellis-go/trellis/trellistest"
 )
 
@@ -27,6 +30,20 @@ func TestActionsAnswerEachClientInKind(t *testing.T) {
 		return err == nil && d.Status == jobs.StatusCompleted
 	})
 	html := trellistest.Header("Accept", "text/html")
+	// Paging in the browser: a next link, then a link back to the first
+	// page; the kind filter offers registered kinds that never ran.
+	if _, err := e.app.Jobs.Enqueue(ctx, okArgs{Note: "second"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	first := e.Get("/admin/jobs?limit=1", html)
+	next := regexp.MustCompile(`href="(/admin/jobs\?cursor=[^"]+)"`).FindStringSubmatch(first.Body)
+	if first.StatusCode != http.StatusOK || next == nil || !strings.Contains(first.Body, `value="dead_job"`) {
+		t.Fatalf("first page: %d, next link %v, kinds offered: %v", first.StatusCode, next, strings.Contains(first.Body, `value="dead_job"`))
+	}
+	second := e.Get(strings.ReplaceAll(next[1], "&amp;", "&"), html)
+	if second.StatusCode != http.StatusOK || !strings.Contains(second.Body, `href="/admin/jobs?limit=1"`) && !strings.Contains(second.Body, `href="/admin/jobs"`) {
+		t.Errorf("second page: %d, no way back to the first", second.StatusCode)
+	}
 	for _, c := range []struct {
 		path   string
 		opts   []trellistest.RequestOption
@@ -63,5 +80,39 @@ func TestActionsAnswerEachClientInKind(t *testing.T) {
 	}
 	if b := jsonBody(t, e.PostForm("/admin/jobs/retry-all", url.Values{}, api)); b["retried"] != float64(0) {
 		t.Errorf("retry-all: %v", b)
+	}
+}
+
+// TestSlowStoreAnswers504: reads that outlast Options.Timeout answer 504
+// — JSON for API clients, the error page for browsers — and bad filters
+// 400.
+func TestSlowStoreAnswers504(t *testing.T) {
+	e := newAdminAppAt(t, "sqlite", "/hasty/jobs", func(o *admin.Options) { o.Timeout = time.Nanosecond })
+	html := trellistest.Header("Accept", "text/html")
+	for _, c := range []struct {
+		path string
+		opts []trellistest.RequestOption
+		want string
+	}{
+		{"/hasty/jobs/stats", []trellistest.RequestOption{api}, `"status":504`},
+		{"/hasty/jobs/list", []trellistest.RequestOption{api}, `"status":504`},
+		{"/hasty/jobs/1", []trellistest.RequestOption{api}, `"status":504`},
+		{"/hasty/jobs", []trellistest.RequestOption{html}, "<title>Timed out"},
+	} {
+		if res := e.Get(c.path, c.opts...); res.StatusCode != http.StatusGatewayTimeout || !strings.Contains(res.Body, c.want) {
+			t.Errorf("GET %s: %d %.300s", c.path, res.StatusCode, res.Body)
+		}
+	}
+	for _, bad := range []string{"q=" + strings.Repeat("x", 201), "kind=" + strings.Repeat("k", 129)} {
+		if res := e.Get("/admin/jobs/list?"+bad, api); res.StatusCode != http.StatusBadRequest || !strings.Contains(res.Body, "too long") {
+			t.Errorf("list?%.20s…: %d", bad, res.StatusCode)
+		}
+	}
+	if res := e.PostForm("/admin/jobs/x/cancel", url.Values{}, api); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("cancel of job x: %d", res.StatusCode)
+	}
+	// The normal handlers are unaffected.
+	if res := e.Get("/admin/jobs/stats", api); res.StatusCode != http.StatusOK {
+		t.Errorf("stats: %d", res.StatusCode)
 	}
 }

@@ -63,8 +63,9 @@ func newAdminApp(t *testing.T, dialect string) *adminEnv {
 }
 
 // newAdminAppAt is newAdminApp with a second admin handler set mounted at
-// prefix (behind the admin role) when prefix is not empty.
-func newAdminAppAt(t *testing.T, dialect, prefix string) *adminEnv {
+// prefix (behind the admin role) when prefix is not empty; adjust changes
+// that set's options.
+func newAdminAppAt(t *testing.T, dialect, prefix string, adjust ...func(*admin.Options)) *adminEnv {
 	t.Helper()
 	cfg := trellistest.Config(t)
 	if dialect == "postgres" {
@@ -80,7 +81,11 @@ func newAdminAppAt(t *testing.T, dialect, prefix string) *adminEnv {
 	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[okArgs]) error { return nil })
 	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[deadArgs]) error { return errors.New("boom <b>") })
 	if prefix != "" {
-		h, err := admin.New(admin.Options{Engine: app.Jobs, Render: app.Render, Sessions: app.Sessions, Prefix: prefix})
+		o := admin.Options{Engine: app.Jobs, Render: app.Render, Sessions: app.Sessions, Prefix: prefix}
+		for _, f := range adjust {
+			f(&o)
+		}
+		h, err := admin.New(o)
 		if err != nil {
 			t.Fatal(err)
 		}

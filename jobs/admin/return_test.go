@@ -46,6 +46,7 @@ func TestReturnFieldIsStrict(t *testing.T) {
 		"/elsewhere",
 		"admin/jobs",
 		"/admin/jobs?\xff",
+		"/admin/jobs/%zz",
 	} {
 		res := post(ret)
 		if res.StatusCode == http.StatusBadRequest {
