@@ -116,3 +116,29 @@ func TestSlowStoreAnswers504(t *testing.T) {
 		t.Errorf("stats: %d", res.StatusCode)
 	}
 }
+
+// TestActionsOnARunningJob: a running job cannot be retried (409) and is
+// cancelled by being told to stop, ending cancelled.
+func TestActionsOnARunningJob(t *testing.T) {
+	e := newAdminApp(t, "sqlite")
+	ctx := context.Background()
+	r, err := e.app.Jobs.Enqueue(ctx, blockArgs{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the job to run", func() bool {
+		d, err := e.app.Jobs.Get(ctx, r.ID)
+		return err == nil && d.Status == jobs.StatusRunning
+	})
+	path := "/admin/jobs/" + itoa(r.ID)
+	if res := e.PostForm(path+"/retry", url.Values{}, api); res.StatusCode != http.StatusConflict || !strings.Contains(res.Body, "is running") {
+		t.Errorf("retry of a running job: %d %.200s", res.StatusCode, res.Body)
+	}
+	if res := e.PostForm(path+"/cancel", url.Values{}, api); res.StatusCode != http.StatusOK || !strings.Contains(res.Body, "told to stop") {
+		t.Errorf("cancel of a running job: %d %.200s", res.StatusCode, res.Body)
+	}
+	waitFor(t, "the job to end cancelled", func() bool {
+		d, err := e.app.Jobs.Get(ctx, r.ID)
+		return err == nil && d.Status == jobs.StatusCancelled
+	})
+}

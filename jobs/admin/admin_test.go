@@ -55,6 +55,11 @@ type deadArgs struct{}
 
 func (deadArgs) Kind() string { return "dead_job" }
 
+// blockArgs jobs run until cancelled.
+type blockArgs struct{}
+
+func (blockArgs) Kind() string { return "block_job" }
+
 // newAdminApp builds a full app with two job kinds, an admin signed in on
 // the returned server and an admin API token.
 func newAdminApp(t *testing.T, dialect string) *adminEnv {
@@ -80,6 +85,7 @@ func newAdminAppAt(t *testing.T, dialect, prefix string, adjust ...func(*admin.O
 	t.Cleanup(func() { _ = app.Close(context.Background()) })
 	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[okArgs]) error { return nil })
 	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[deadArgs]) error { return errors.New("boom <b>") })
+	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[blockArgs]) error { <-ctx.Done(); return ctx.Err() })
 	if prefix != "" {
 		o := admin.Options{Engine: app.Jobs, Render: app.Render, Sessions: app.Sessions, Prefix: prefix}
 		for _, f := range adjust {

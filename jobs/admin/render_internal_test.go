@@ -16,6 +16,8 @@ import (
 
 	"github.com/a-h/templ"
 	templruntime "github.com/a-h/templ/runtime"
+	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/db"
 	"github.com/trellis-go/trellis/jobs"
 )
 
@@ -196,6 +198,64 @@ func TestStoreErrorStatuses(t *testing.T) {
 		}
 		if got := logged.Len() > 0; got != c.logs {
 			t.Errorf("%v: logged %v, want %v", c.err, got, c.logs)
+		}
+	}
+}
+
+// TestTemplatesHonourCancellation: a render whose request has gone writes
+// nothing and reports the cancellation.
+func TestTemplatesHonourCancellation(t *testing.T) {
+	v, d := sampleView()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for name, c := range map[string]templ.Component{
+		"dashboard": dashboardPage(v), "list": jobList(v), "stats": statsPanel(v.Links, v.Stats),
+		"job": jobPage(v.Links, d, "/admin/jobs"), "actions": actions(v.Links, 1, jobs.StatusDead, "/admin/jobs"),
+		"form": actionForm("/admin/jobs/1/retry", "Sure?", "/admin/jobs"),
+	} {
+		var b bytes.Buffer
+		if err := c.Render(ctx, &b); !errors.Is(err, context.Canceled) || b.Len() != 0 {
+			t.Errorf("%s: %v, wrote %d bytes", name, err, b.Len())
+		}
+	}
+}
+
+// TestLostStoreFailsEveryHandler: with the job store gone, every handler
+// answers an API client with a JSON error of 500 or 503, never success.
+func TestLostStoreFailsEveryHandler(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Default(config.Test)
+	d, err := db.Open(ctx, cfg.Database, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Migrate(ctx, nil, db.Framework()); err != nil {
+		t.Fatal(err)
+	}
+	e, err := jobs.New(cfg.Jobs, d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.Stop(ctx)
+	_ = d.Close()
+	h := &Handler{e: e, logger: slog.New(slog.DiscardHandler), timeout: time.Second, links: links{prefix: DefaultPrefix}}
+	for name, fn := range map[string]http.HandlerFunc{
+		"dashboard": h.dashboard, "list": h.listJSON, "stats": h.stats, "job": h.job,
+		"retry": h.retry, "cancel": h.cancel, "retry-all": h.retryAll, "clear": h.clearDead,
+	} {
+		r := httptest.NewRequest("POST", "/admin/jobs/1", nil)
+		r.SetPathValue("id", "1")
+		w := httptest.NewRecorder()
+		fn(w, r)
+		var body struct {
+			Success bool `json:"success"`
+			Status  int  `json:"status"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code < 500 || body.Status != w.Code || body.Success {
+			t.Errorf("%s: %d %s", name, w.Code, w.Body)
 		}
 	}
 }
