@@ -279,7 +279,8 @@ type Jobs struct {
 	// picks jobs up sooner, higher batches more jobs per fetch.
 	FetchCooldown time.Duration `toml:"fetch_cooldown"`
 	// RescueAfter returns jobs left running by a crashed process to the
-	// queue after this long; it must exceed Timeout.
+	// queue after this long; when set it must exceed Timeout. Zero (the
+	// default) derives it from Timeout: see RescueDelay.
 	RescueAfter time.Duration `toml:"rescue_after"`
 	// CompletedRetention keeps finished jobs (and their timings for the
 	// percentiles) this long.
@@ -365,7 +366,6 @@ func Default(p Profile) *Config {
 			RetryMax:           time.Hour,
 			PollInterval:       time.Second,
 			FetchCooldown:      25 * time.Millisecond,
-			RescueAfter:        15 * time.Minute,
 			CompletedRetention: 24 * time.Hour,
 		},
 		Metrics: Metrics{Enabled: true, Path: "/metrics"},
@@ -414,4 +414,19 @@ func (c *Config) SetSource(key, source string) {
 		c.sources = map[string]string{}
 	}
 	c.sources[key] = source
+}
+
+// RescueMarginMax caps the margin RescueDelay adds to the job timeout.
+const RescueMarginMax = time.Minute
+
+// RescueDelay is how long a job may stay running before it is taken to be
+// left behind by a dead process and run again: RescueAfter when set,
+// otherwise Timeout plus a margin for a cancelled job to return and be
+// recorded — as long as Timeout itself, at most RescueMarginMax (a 5m
+// timeout gives 6m, a 10s timeout 20s).
+func (j Jobs) RescueDelay() time.Duration {
+	if j.RescueAfter > 0 {
+		return j.RescueAfter
+	}
+	return j.Timeout + min(j.Timeout, RescueMarginMax)
 }

@@ -206,8 +206,8 @@ func (v *validator) validateJobs() {
 	v.check(j.PollInterval >= 10*time.Millisecond, "jobs.poll_interval", "must be at least 10ms", `use a duration such as "1s"`)
 	v.check(j.FetchCooldown >= time.Millisecond && j.FetchCooldown <= j.PollInterval, "jobs.fetch_cooldown",
 		"must be from 1ms to jobs.poll_interval", `use a duration such as "25ms"`)
-	v.check(j.RescueAfter > j.Timeout, "jobs.rescue_after", "must be longer than jobs.timeout (a job still running would be started twice)",
-		"make it longer than the job timeout")
+	v.check(j.RescueAfter == 0 || j.RescueAfter > j.Timeout, "jobs.rescue_after", "must be longer than jobs.timeout (a job still running would be started twice)",
+		"make it longer than the job timeout, or leave it unset to derive it from jobs.timeout")
 	v.check(j.CompletedRetention >= time.Minute, "jobs.completed_retention", "must be at least 1m", `use a duration such as "24h"`)
 	v.check(j.DeadLetterRetention >= 0, "jobs.dead_letter_retention", "must not be negative", `use "0s" to keep dead jobs until cleared`)
 }

@@ -38,8 +38,7 @@ func crashConfig() (config.Database, config.Jobs) {
 	cfg.Database.URL = os.Getenv("TRELLIS_TEST_CRASH_DB")
 	j := cfg.Jobs
 	j.Queues = []string{"default:20"}
-	j.Timeout = 2 * time.Second
-	j.RescueAfter = 3 * time.Second
+	j.Timeout = 2 * time.Second // jobs.rescue_after unset: derived, 4s
 	j.PollInterval = 100 * time.Millisecond
 	j.FetchCooldown = 10 * time.Millisecond
 	return cfg.Database, j
@@ -130,6 +129,7 @@ func TestCrashLosesNoJobs(t *testing.T) {
 		waitFor(t, "the first worker to finish some jobs", func() bool { _, n := done(); return n >= 40 })
 		_ = first.Process.Signal(syscall.SIGKILL)
 		_ = first.Wait()
+		killed := time.Now()
 		var running int
 		_ = d.SQL.QueryRow(`SELECT COUNT(*) FROM river_job WHERE state = 'running'`).Scan(&running)
 		_, before := done()
@@ -141,7 +141,8 @@ func TestCrashLosesNoJobs(t *testing.T) {
 		for {
 			rows, distinct := done()
 			if distinct == total {
-				t.Logf("all %d jobs done; %d ran twice (at-least-once delivery after the crash)", total, rows-distinct)
+				t.Logf("all %d jobs done %v after the kill (rescue delay %v); %d ran twice (at-least-once delivery after the crash)",
+					total, time.Since(killed).Round(100*time.Millisecond), jc.RescueDelay(), rows-distinct)
 				break
 			}
 			if time.Now().After(deadline) {

@@ -21,8 +21,21 @@
 //
 // Register workers, then Start. Stop stops fetching, lets running jobs finish
 // within the context's deadline, then cancels the rest, which River returns
-// to the queue: nothing is lost. A process that crashes leaves its running
-// jobs for jobs.rescue_after, after which another process runs them again.
+// to the queue as pending with no error recorded and the interrupted
+// attempt given back: nothing is lost and no retry is used up. (A worker
+// that ignores its context past the cancellation keeps the job running
+// until the process exits; it is then rescued as after a crash.) Start's
+// context must not be the one shutdown cancels: River treats its
+// cancellation as a hard stop; the App starts the engine with
+// context.WithoutCancel and calls Stop with server.shutdown_timeout.
+//
+// A process that crashes leaves its running jobs in the running state.
+// River's rescuer, run by the elected leader every 30 seconds, returns a
+// job to the queue once it has been running for the rescue delay:
+// jobs.rescue_after, or by default jobs.timeout plus a margin (see
+// config.Jobs.RescueDelay). After a kill -9, such jobs run again within
+// the rescue delay plus up to 30 seconds, plus up to 20 seconds for the
+// dead leader's lease to lapse if the dead process was the leader.
 package jobs
 
 import (
@@ -33,6 +46,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -77,6 +91,8 @@ type Engine struct {
 	sched   *scheduler
 	metrics *metrics
 
+	stopping atomic.Bool // see wrapped.Work
+
 	mu       sync.Mutex
 	started  bool
 	stopSubs func()
@@ -119,7 +135,7 @@ func (e *Engine) riverConfig(withWorkers bool) (*river.Config, error) {
 		Logger:                      riverLogger(e.logger, e.cfg.Debug),
 		MaxAttempts:                 e.cfg.MaxRetries + 1,
 		JobTimeout:                  e.cfg.Timeout,
-		RescueStuckJobsAfter:        e.cfg.RescueAfter,
+		RescueStuckJobsAfter:        e.cfg.RescueDelay(),
 		RetryPolicy:                 &backoff{base: e.cfg.RetryBase, max: e.cfg.RetryMax},
 		FetchPollInterval:           e.cfg.PollInterval,
 		FetchCooldown:               e.cfg.FetchCooldown,
@@ -250,13 +266,17 @@ func (e *Engine) clients() (riverClient, *river.Client[*sql.Tx], error) {
 
 // Stop stops fetching jobs and waits for running ones until ctx ends; jobs
 // still running then have their contexts cancelled and go back to the
-// queue. It also closes the engine's own connections.
+// queue as pending, without an error and with the attempt given back,
+// whatever error their worker returns once cancelled. It also closes the
+// engine's own connections.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var errs []error
 	if e.started {
 		e.sched.stop()
+		e.stopping.Store(true)
+		defer e.stopping.Store(false)
 		if e.working() {
 			if err := e.client.Stop(ctx); err != nil {
 				e.logger.Warn("jobs still running at the end of the grace period; returning them to the queue", slog.Any("error", err))

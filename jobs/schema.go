@@ -45,7 +45,9 @@ func RemoveSchema(ctx context.Context, d *db.DB, logger *slog.Logger) error {
 	return nil
 }
 
-// SchemaVersion reports River's applied and latest migration versions.
+// SchemaVersion reports River's applied and latest migration versions;
+// applied is 0 when River's tables do not exist. A database that cannot
+// be read is an error, not version 0.
 func SchemaVersion(ctx context.Context, d *db.DB) (applied, latest int, err error) {
 	if d.Dialect == db.Postgres {
 		return riverVersion(ctx, riverpgxv5.New(d.Pool))
@@ -78,9 +80,16 @@ func riverVersion[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) 
 	if len(all) > 0 {
 		latest = all[len(all)-1].Version
 	}
+	exists, err := driver.GetExecutor().TableExists(ctx, &riverdriver.TableExistsParams{Table: "river_migration"})
+	if err != nil {
+		return 0, latest, fmt.Errorf("jobs: reading River's schema version: %w", err)
+	}
+	if !exists {
+		return 0, latest, nil // River's tables do not exist yet
+	}
 	existing, err := m.ExistingVersions(ctx)
 	if err != nil {
-		return 0, latest, nil // River's tables do not exist yet
+		return 0, latest, fmt.Errorf("jobs: reading River's schema version: %w", err)
 	}
 	applied := 0
 	if len(existing) > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -31,7 +32,7 @@ type WorkerDefaults[T Args] = river.WorkerDefaults[T]
 // Register adds a worker for T's kind. Call it before the app starts.
 func Register[T Args](e *Engine, w Worker[T]) {
 	var args T
-	river.AddWorker[T](e.workers, &wrapped[T]{inner: w})
+	river.AddWorker[T](e.workers, &wrapped[T]{inner: w, stopping: &e.stopping})
 	e.mu.Lock()
 	e.kinds = append(e.kinds, args.Kind())
 	e.mu.Unlock()
@@ -62,7 +63,8 @@ const metaTimeout = "trellis_timeout_ms"
 
 // wrapped adds per-job timeouts and permanent errors to a worker.
 type wrapped[T Args] struct {
-	inner Worker[T]
+	inner    Worker[T]
+	stopping *atomic.Bool // the engine's: set while Stop runs
 }
 
 func (w *wrapped[T]) Middleware(row *rivertype.JobRow) []rivertype.WorkerMiddleware {
@@ -85,9 +87,16 @@ func (w *wrapped[T]) Timeout(job *Job[T]) time.Duration {
 }
 
 // Work runs the worker. A Permanent error ends the job's attempts, so River
-// moves it to the dead letter queue instead of retrying.
+// moves it to the dead letter queue instead of retrying. Any error from a
+// job whose context was cancelled by shutdown carries the cancellation's
+// cause, so River returns the job to the queue with its attempt given
+// back even when the worker reports the interruption in its own words (a
+// driver's "interrupted", a wrapped error that dropped context.Canceled).
 func (w *wrapped[T]) Work(ctx context.Context, job *Job[T]) error {
 	err := w.inner.Work(ctx, job)
+	if err != nil && ctx.Err() != nil && w.stopping.Load() {
+		err = errors.Join(err, context.Cause(ctx))
+	}
 	var perm *permanentError
 	if errors.As(err, &perm) {
 		// River discards a failed job whose attempt reached max_attempts;

@@ -33,7 +33,8 @@ var migrations embed.FS
 // AdminEmail is the demo's administrator account.
 const AdminEmail = "admin@example.com"
 
-// New builds the demo app on cfg. adminPassword is the password of
+// New builds the demo app on cfg, adding the job playground's queue to
+// jobs.queues (see PlaygroundQueue) unless it is listed. adminPassword is the password of
 // admin@example.com when that account is created; empty means a random one,
 // printed once to standard error.
 func New(ctx context.Context, cfg *config.Config, adminPassword string, opts ...trellis.Option) (*trellis.App, error) {
@@ -42,6 +43,7 @@ func New(ctx context.Context, cfg *config.Config, adminPassword string, opts ...
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	d := &demo{}
+	addPlaygroundQueue(cfg)
 	opts = append([]trellis.Option{
 		trellis.WithMigrations(migrationsFS),
 		trellis.WithNav(templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {

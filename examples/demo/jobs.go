@@ -5,15 +5,19 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trellis-go/trellis"
 	"github.com/trellis-go/trellis/auth"
+	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/examples/demo/views"
 	"github.com/trellis-go/trellis/form"
 	"github.com/trellis-go/trellis/htmx"
 	"github.com/trellis-go/trellis/jobs"
+	"github.com/trellis-go/trellis/ratelimit"
 	"github.com/trellis-go/trellis/render"
 	"github.com/trellis-go/trellis/session"
 )
@@ -71,8 +75,63 @@ func (d *demo) registerJobs(app *trellis.App) error {
 		return err
 	}
 	app.With(app.Auth.RequireUser).Get("/demo/jobs", d.playground)
-	app.With(app.Auth.RequireUser).Post("/demo/jobs", d.enqueue)
+	app.With(app.Auth.RequireUser, d.playgroundLimit()).Post("/demo/jobs", d.enqueue)
 	return nil
+}
+
+// PlaygroundQueue is the queue the playground's jobs run in, apart from
+// the app's own jobs: however many a user enqueues, they hold at most its
+// workers, and the default queue keeps running.
+const PlaygroundQueue = "playground"
+
+// playgroundWorkers is the playground queue's size unless jobs.queues
+// lists it.
+const playgroundWorkers = 2
+
+// PlaygroundRate is how often one user may enqueue from the playground.
+const PlaygroundRate = "10/1m"
+
+// addPlaygroundQueue adds the playground queue to cfg's jobs.queues unless
+// it is listed there already.
+func addPlaygroundQueue(cfg *config.Config) {
+	for _, q := range cfg.Jobs.Queues {
+		if name, _, _ := strings.Cut(q, ":"); name == PlaygroundQueue {
+			return
+		}
+	}
+	cfg.Jobs.Queues = append(slices.Clip(cfg.Jobs.Queues), PlaygroundQueue+":"+strconv.Itoa(playgroundWorkers))
+}
+
+// playgroundLimit limits each user to PlaygroundRate enqueue requests,
+// counted in the app's rate limit store (ratelimit.store); with
+// ratelimit.enabled = false it lets everything through.
+func (d *demo) playgroundLimit() func(http.Handler) http.Handler {
+	cfg := d.app.Config
+	if !cfg.RateLimit.Enabled {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	var limiter ratelimit.Limiter = ratelimit.NewMemory()
+	if cfg.RateLimit.Store == "redis" && d.app.Redis != nil {
+		limiter = ratelimit.NewRedis(d.app.Redis, cfg.Redis.KeyPrefix+"ratelimit:")
+	}
+	rate, err := ratelimit.ParseRate(PlaygroundRate)
+	if err != nil {
+		panic(err) // a constant
+	}
+	denied := func(w http.ResponseWriter, r *http.Request, res ratelimit.Result) {
+		msg := fmt.Sprintf("The playground takes %s enqueue requests per user; try again in %s.",
+			rate, max(res.RetryAfter.Round(time.Second), time.Second))
+		d.app.Render.Error(w, r, render.NewError(http.StatusTooManyRequests, msg))
+	}
+	failed := func(w http.ResponseWriter, r *http.Request, err error) {
+		d.app.Logger.Warn("playground rate limit unavailable; refusing", "error", err)
+		d.app.Render.Error(w, r, render.NewError(http.StatusServiceUnavailable, "Enqueueing is unavailable right now; try again shortly."))
+	}
+	return ratelimit.Middleware(limiter, denied, failed, ratelimit.Rule{
+		Name: "demo-playground",
+		Rate: rate,
+		Key:  func(r *http.Request) string { return userTag(auth.CurrentUser(r.Context())) },
+	})
 }
 
 func userTag(u *auth.User) string { return "user-" + strconv.FormatInt(u.ID, 10) }
@@ -117,7 +176,7 @@ func (d *demo) enqueue(w http.ResponseWriter, r *http.Request) {
 	}
 	reqs := make([]jobs.Request, count)
 	for i := range reqs {
-		reqs[i] = jobs.Request{Args: newArgs(i + 1), Opts: &jobs.Opts{Tags: []string{userTag(u)}}}
+		reqs[i] = jobs.Request{Args: newArgs(i + 1), Opts: &jobs.Opts{Queue: PlaygroundQueue, Tags: []string{userTag(u)}}}
 	}
 	if _, err := d.app.Jobs.EnqueueMany(ctx, reqs); err != nil {
 		d.app.Render.Error(w, r, err)

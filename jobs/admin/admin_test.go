@@ -55,6 +55,11 @@ type deadArgs struct{}
 
 func (deadArgs) Kind() string { return "dead_job" }
 
+// blockArgs jobs run until cancelled.
+type blockArgs struct{}
+
+func (blockArgs) Kind() string { return "block_job" }
+
 // newAdminApp builds a full app with two job kinds, an admin signed in on
 // the returned server and an admin API token.
 func newAdminApp(t *testing.T, dialect string) *adminEnv {
@@ -63,8 +68,9 @@ func newAdminApp(t *testing.T, dialect string) *adminEnv {
 }
 
 // newAdminAppAt is newAdminApp with a second admin handler set mounted at
-// prefix (behind the admin role) when prefix is not empty.
-func newAdminAppAt(t *testing.T, dialect, prefix string) *adminEnv {
+// prefix (behind the admin role) when prefix is not empty; adjust changes
+// that set's options.
+func newAdminAppAt(t *testing.T, dialect, prefix string, adjust ...func(*admin.Options)) *adminEnv {
 	t.Helper()
 	cfg := trellistest.Config(t)
 	if dialect == "postgres" {
@@ -79,8 +85,13 @@ func newAdminAppAt(t *testing.T, dialect, prefix string) *adminEnv {
 	t.Cleanup(func() { _ = app.Close(context.Background()) })
 	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[okArgs]) error { return nil })
 	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[deadArgs]) error { return errors.New("boom <b>") })
+	jobs.RegisterFunc(app.Jobs, func(ctx context.Context, j *jobs.Job[blockArgs]) error { <-ctx.Done(); return ctx.Err() })
 	if prefix != "" {
-		h, err := admin.New(admin.Options{Engine: app.Jobs, Render: app.Render, Sessions: app.Sessions, Prefix: prefix})
+		o := admin.Options{Engine: app.Jobs, Render: app.Render, Sessions: app.Sessions, Prefix: prefix}
+		for _, f := range adjust {
+			f(&o)
+		}
+		h, err := admin.New(o)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/trellis-go/trellis/db"
@@ -198,13 +201,33 @@ func (h *Handler) job(w http.ResponseWriter, r *http.Request) {
 }
 
 // returnTo is the dashboard URL to come back to after an action, from the
-// "return" form field or query parameter; only dashboard paths qualify.
+// "return" form field or query parameter. Only a clean local path to the
+// dashboard or below it qualifies; anything else — another site, a
+// scheme, a backslash, a control character, a dot segment — falls back
+// to the dashboard.
 func (h *Handler) returnTo(r *http.Request) string {
-	ret := r.FormValue("return")
-	if h.links.owns(ret) && !strings.ContainsAny(ret, "\\\r\n") && !strings.HasPrefix(ret, "//") {
+	if ret := r.FormValue("return"); h.safeReturn(ret) {
 		return ret
 	}
 	return h.links.Home()
+}
+
+// safeReturn reports whether ret may go into a Location header as the
+// page to come back to.
+func (h *Handler) safeReturn(ret string) bool {
+	if !strings.HasPrefix(ret, "/") || strings.HasPrefix(ret, "//") || !utf8.ValidString(ret) ||
+		strings.ContainsFunc(ret, func(c rune) bool { return c == '\\' || unicode.IsControl(c) }) {
+		return false
+	}
+	u, err := url.Parse(ret)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil {
+		return false
+	}
+	// A dot segment would lead the browser out of the dashboard.
+	if clean := path.Clean(u.Path); clean != u.Path && clean+"/" != u.Path {
+		return false
+	}
+	return h.links.owns(ret)
 }
 
 // done answers a successful action: JSON for API clients; for browsers a
