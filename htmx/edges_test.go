@@ -2,6 +2,7 @@ package htmx_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -37,5 +38,16 @@ func TestSwapSelectorLineContinuations(t *testing.T) {
 		if want := `innerHTML show:[title="ab"]:top`; got != want {
 			t.Errorf("%q: %q, want %q", eol, got, want)
 		}
+	}
+}
+
+// Vary after a compressor's Accept-Encoding keeps both, in one value.
+func TestVaryAfterAcceptEncoding(t *testing.T) {
+	h := http.Header{}
+	h["Vary"] = []string{"Accept-Encoding"}
+	htmx.Vary(h)
+	want := "Accept-Encoding, HX-Request, HX-Boosted, HX-History-Restore-Request, HX-Request-Type"
+	if got := h.Values("Vary"); len(got) != 1 || got[0] != want {
+		t.Errorf("Vary: %q, want %q", got, want)
 	}
 }

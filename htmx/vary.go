@@ -12,10 +12,17 @@ import (
 // that shared caches store the variants separately. It follows the rules of
 // [AddVary].
 func Vary(h http.Header) {
-	if h != nil && len(h["Vary"]) == 0 {
-		// Fast path for the common case: nothing to merge with.
-		h["Vary"] = []string{varyDecision}
-		return
+	if h != nil {
+		// Fast paths for the common cases: nothing to merge with, or only
+		// the Accept-Encoding a compressor put there.
+		switch v := h["Vary"]; {
+		case len(v) == 0:
+			h["Vary"] = []string{varyDecision}
+			return
+		case len(v) == 1 && v[0] == "Accept-Encoding":
+			v[0] = "Accept-Encoding, " + varyDecision
+			return
+		}
 	}
 	AddVary(h, HeaderRequest, HeaderBoosted, HeaderHistoryRestoreRequest, HeaderRequestType)
 }

@@ -65,7 +65,11 @@ func Gzip(level int) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodHead || !negotiate.AcceptsGzip(r.Header) {
-				w.Header().Add("Vary", "Accept-Encoding")
+				if h := w.Header(); len(h["Vary"]) == 0 {
+					h["Vary"] = []string{"Accept-Encoding"} // skips Add's key canonicalisation
+				} else {
+					h.Add("Vary", "Accept-Encoding")
+				}
 				next.ServeHTTP(w, r)
 				return
 			}
