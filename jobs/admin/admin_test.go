@@ -202,7 +202,8 @@ func TestAdminAPI(t *testing.T) {
 		// Stats: the reference fields.
 		time.Sleep(1100 * time.Millisecond)
 		stats := jsonBody(t, e.Get("/admin/jobs/stats", api))
-		for _, k := range []string{"total_enqueued", "running", "pending", "completed", "failed", "dead_letter", "avg_execution_ms", "p95_execution_ms", "p99_execution_ms", "success_rate", "message"} {
+		for _, k := range []string{"total_enqueued", "running", "pending", "completed", "failed", "dead_letter", "avg_execution_ms", "p95_execution_ms", "p99_execution_ms", "success_rate", "message",
+			"p50_execution_ms", "scheduled", "retried", "cancelled", "queue_wait", "kinds", "window"} {
 			if _, ok := stats[k]; !ok {
 				t.Errorf("stats lack %q", k)
 			}
