@@ -24,8 +24,12 @@ const deviceCookie = "trellis_device"
 // deviceLifetime is how long a browser stays known after its last sign-in.
 const deviceLifetime = 365 * 24 * time.Hour
 
+// secureCookies reports whether cookies are sent over HTTPS only, as the
+// session cookie is.
+func (a *Auth) secureCookies() bool { return a.opts.Sessions != nil && a.opts.Sessions.Cookie.Secure }
+
 func (a *Auth) deviceCookieName() string {
-	if a.opts.Sessions != nil && a.opts.Sessions.Cookie.Secure {
+	if a.secureCookies() {
 		return "__Host-" + deviceCookie
 	}
 	return deviceCookie
@@ -74,7 +78,7 @@ func (a *Auth) rememberDevice(ctx context.Context, w http.ResponseWriter, r *htt
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: a.deviceCookieName(), Value: token, Path: "/", MaxAge: int(deviceLifetime.Seconds()),
-		HttpOnly: true, Secure: a.opts.Sessions.Cookie.Secure, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: a.secureCookies(), SameSite: http.SameSiteLaxMode,
 	})
 	return nil
 }

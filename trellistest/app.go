@@ -110,6 +110,15 @@ func NewApp(t testing.TB, build Build, opts ...AppOption) *App {
 	if err != nil {
 		t.Fatalf("building the app: %v", err)
 	}
+	// Cleanups run last-in first-out: registered before the server, this
+	// one runs after it has closed, so no request outlives the app.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+		defer cancel()
+		if err := app.Close(ctx); err != nil {
+			t.Errorf("closing the app: %v", err)
+		}
+	})
 	var start sync.Once
 	srv := NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start.Do(func() {
@@ -119,14 +128,6 @@ func NewApp(t testing.TB, build Build, opts ...AppOption) *App {
 		})
 		app.ServeHTTP(w, r)
 	}))
-	// Cleanups run last-in first-out: the server closes before the app.
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
-		defer cancel()
-		if err := app.Close(ctx); err != nil {
-			t.Errorf("closing the app: %v", err)
-		}
-	})
 	return &App{Server: srv, App: app, Logs: logs}
 }
 
