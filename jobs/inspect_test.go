@@ -103,3 +103,35 @@ func TestRetryRunningAndRetryAllDead(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestRetryAllDeadReportsAFailedRetry: when retrying one dead job fails
+// (here a trigger refuses the update), retry-all stops with the error and
+// does not count the job as retried.
+func TestRetryAllDeadReportsAFailedRetry(t *testing.T) {
+	e, d := newEngine(t, "sqlite")
+	jobs.RegisterFunc(e, func(ctx context.Context, j *jobs.Job[failArgs]) error { return errors.New("still broken") })
+	ctx := context.Background()
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := e.Enqueue(ctx, failArgs{}, &jobs.Opts{MaxRetries: jobs.Retries(0)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "two dead jobs", func() bool {
+		l, err := e.List(ctx, jobs.ListParams{Status: jobs.StatusDead})
+		return err == nil && l.Total == 2
+	})
+	if _, err := d.SQL.ExecContext(ctx, `CREATE TRIGGER refuse_retry BEFORE UPDATE ON river_job
+		WHEN OLD.state = 'discarded' BEGIN SELECT RAISE(ABORT, 'retries refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.RetryAllDead(ctx)
+	if err == nil || n != 0 {
+		t.Fatalf("retry-all with every retry failing: %d retried, error %v; want 0 and the error", n, err)
+	}
+	if l, _ := e.List(ctx, jobs.ListParams{Status: jobs.StatusDead}); l.Total != 2 {
+		t.Errorf("%d dead jobs after a failed retry-all, want 2", l.Total)
+	}
+}
