@@ -43,6 +43,14 @@ func NewServer(t testing.TB, h http.Handler) *Server {
 	return &Server{Server: ts, Client: newClient(t), t: t}
 }
 
+// Connect drives an app that is already running at baseURL (such as
+// "http://127.0.0.1:3000": a built binary, or a deployed instance) with the
+// same client and helpers as NewServer.
+func Connect(t testing.TB, baseURL string) *Server {
+	t.Helper()
+	return &Server{Server: &httptest.Server{URL: strings.TrimSuffix(baseURL, "/")}, Client: newClient(t), t: t}
+}
+
 // AsNewVisitor returns a view of the same server with a fresh client, like
 // a second browser with its own cookies.
 func (s *Server) AsNewVisitor() *Server {
