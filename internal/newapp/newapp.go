@@ -282,7 +282,10 @@ func tidy(ctx context.Context, dir string) error {
 // nextSteps tells the user how to run and test the app; dir is the
 // directory as they typed it.
 func nextSteps(w io.Writer, dir string, d data) {
-	steps := [][2]string{{"cd " + dir, ""}}
+	var steps [][2]string
+	if filepath.Clean(dir) != "." {
+		steps = append(steps, [2]string{"cd " + dir, ""})
+	}
 	if d.DB == "postgres" {
 		steps = append(steps, [2]string{"createdb " + d.DBName, "the database config/trellis.toml names (or set TRELLIS_DATABASE_URL)"})
 	}

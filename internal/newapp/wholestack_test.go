@@ -56,6 +56,17 @@ func TestNewApp(t *testing.T) {
 	}
 	t.Logf("new, vet and test took %v", time.Since(start).Round(time.Millisecond))
 
+	// The tools go.mod declares run, and templ itself generates what new did.
+	views := filepath.Join(dir, "views")
+	before := readGenerated(t, views)
+	goCmd(t, dir, nil, "tool", "templ", "generate")
+	if after := readGenerated(t, views); after != before {
+		t.Errorf("go tool templ generate changed the code new generated")
+	}
+	if help := goCmd(t, dir, nil, "tool", "trellis", "--help"); !strings.Contains(help, "new") {
+		t.Errorf("go tool trellis --help:\n%s", help)
+	}
+
 	bin := buildApp(t, dir)
 	data := filepath.Join(t.TempDir(), "data")
 	s := serveApp(t, dir, bin, "TRELLIS_APP_DATA_DIR="+data)
@@ -92,6 +103,24 @@ func TestNewAppPostgres(t *testing.T) {
 	bin := buildApp(t, dir)
 	s := serveApp(t, dir, bin, "TRELLIS_DATABASE_URL="+dbURL, "TRELLIS_APP_DATA_DIR="+t.TempDir())
 	driveAccounts(t, s)
+}
+
+// readGenerated returns the generated templ code in dir, concatenated.
+func readGenerated(t *testing.T, dir string) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*_templ.go"))
+	if err != nil || len(files) < 2 {
+		t.Fatalf("generated templ code in %s: %v %v", dir, files, err)
+	}
+	var b strings.Builder
+	for _, f := range files {
+		c, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(f + "\n" + string(c))
+	}
+	return b.String()
 }
 
 // goEnv is the environment of the go commands run in an app: outside any
