@@ -1,7 +1,22 @@
 // Package newapp creates a new Trellis app: the files `trellis new` writes,
-// their generated templ code and a complete go.mod and go.sum. The layout
-// it writes is the one `trellis generate` and `trellis dev` expect; see
+// their generated templ code and a complete go.mod and go.sum. See
 // [Create].
+//
+// The layout is the one `trellis generate` and `trellis dev` rely on:
+//
+//	go.mod, go.sum                 Trellis (see Source) and the templ and trellis tools
+//	main.go                        cli.Main(newApp, ...)
+//	app.go                         newApp: embedded migrations and static files, the layout
+//	routes.go                      routes(app), with the "\t// trellis:routes" marker line
+//	home.go                        the home page handler
+//	views/layout.templ, home.templ the layout (navigation, account links) and home page
+//	views/nav.go                   Nav, with the "\t// trellis:nav" marker line
+//	views/*_templ.go               generated templ code
+//	migrations/sqlite, postgres    goose SQL migrations, one directory per database
+//	static/app.css                 the app's stylesheet, served under /static/
+//	config/trellis.toml            settings; trellis.production.toml for production
+//	app_test.go                    the app's test, on every backend
+//	README.md, .gitignore
 package newapp
 
 import (
@@ -32,8 +47,8 @@ import (
 // when it returns one.
 var ErrUsage = errors.New("usage")
 
-// Databases are the values Options.DB accepts; the first is the default.
-var Databases = []string{"sqlite", "postgres"}
+// databases are the values Options.DB accepts; the first is the default.
+var databases = []string{"sqlite", "postgres"}
 
 // GoVersion is the go directive of a new app's go.mod (`go mod tidy`
 // raises it to what Trellis needs).
@@ -104,7 +119,7 @@ func Create(ctx context.Context, o Options) error {
 	}
 	fmt.Fprintf(out, "Created %s (module %s, %s) in %s\n", d.Name, d.Module, dbTitle(d.DB), dir)
 	if src.Dir != "" {
-		fmt.Fprintf(out, "go.mod uses the Trellis checkout at %s (this trellis command is a development build)\n", src.Dir)
+		fmt.Fprintf(out, "go.mod uses the Trellis checkout at %s (a replace directive), not a release\n", src.Dir)
 	}
 	fmt.Fprintln(out, "Running go mod tidy...")
 	if err := tidy(ctx, dir); err != nil {
@@ -126,9 +141,9 @@ func (o Options) resolve() (string, data, error) {
 	}
 	d := data{Name: filepath.Base(dir), DB: o.DB, Module: o.Module}
 	if d.DB == "" {
-		d.DB = Databases[0]
+		d.DB = databases[0]
 	}
-	if !slices.Contains(Databases, d.DB) {
+	if !slices.Contains(databases, d.DB) {
 		return "", data{}, fmt.Errorf("%w: unknown database %q (use --db sqlite or --db postgres)", ErrUsage, o.DB)
 	}
 	if d.Module == "" {

@@ -170,7 +170,7 @@ func TestCreateRefuses(t *testing.T) {
 // marker lines, formatted Go code, the generated templ code and a
 // configuration that loads in every profile.
 func TestRender(t *testing.T) {
-	for _, db := range Databases {
+	for _, db := range databases {
 		t.Run(db, func(t *testing.T) {
 			_, d, err := Options{Dir: "/tmp/my-shop", Module: "example.com/shop", DB: db}.resolve()
 			if err != nil {

@@ -134,7 +134,7 @@ func GoMod(modulePath, goVersion string, src Source) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "module %s\n\ngo %s\n\nrequire %s %s\n", modulePath, goVersion, TrellisModule, src.Version)
 	if src.Dir != "" {
-		fmt.Fprintf(&b, "\n// Created by a development build of the trellis command: use its checkout.\nreplace %s => %s\n", TrellisModule, modfile.AutoQuote(src.Dir))
+		fmt.Fprintf(&b, "\n// Use this Trellis source checkout instead of a release.\nreplace %s => %s\n", TrellisModule, modfile.AutoQuote(src.Dir))
 	}
 	fmt.Fprintf(&b, "\ntool (\n\tgithub.com/a-h/templ/cmd/templ\n\t%s/cmd/trellis\n)\n", TrellisModule)
 	return []byte(b.String())
