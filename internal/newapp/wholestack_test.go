@@ -124,8 +124,9 @@ func readGenerated(t *testing.T, dir string) string {
 }
 
 // goEnv is the environment of the go commands run in an app: outside any
-// workspace, with the default (shared, warm) caches.
-var goEnv = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+// workspace, with the default (shared, warm) caches, and without -mod=mod,
+// so a go.mod or go.sum that new left incomplete fails the command.
+var goEnv = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
 
 // goCmd runs the go command in dir and returns its output, failing the
 // test on error.

@@ -15,9 +15,13 @@ func TestMatchesCommittedCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := filepath.Glob(filepath.Join(root, "ui", "*.templ"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no templ files in ui/: %v", err)
+	var files []string
+	for _, dir := range []string{"ui", "examples/demo/views"} {
+		f, err := filepath.Glob(filepath.Join(root, dir, "*.templ"))
+		if err != nil || len(f) == 0 {
+			t.Fatalf("no templ files in %s: %v", dir, err)
+		}
+		files = append(files, f...)
 	}
 	for _, f := range files {
 		src, err := os.ReadFile(f)
