@@ -100,11 +100,19 @@ func collapseAny(routes []Route) []Route {
 		g := group{r.Path, r.Handler, r.Requires}
 		methods[g] = append(methods[g], r.Method)
 	}
+	anyMethod := func(g group) bool {
+		for _, m := range everyMethod {
+			if !slices.Contains(methods[g], m) {
+				return false
+			}
+		}
+		return true
+	}
 	var out []Route
 	done := map[group]bool{}
 	for _, r := range routes {
 		g := group{r.Path, r.Handler, r.Requires}
-		if !slices.ContainsFunc(everyMethod, func(m string) bool { return !slices.Contains(methods[g], m) }) {
+		if anyMethod(g) {
 			if !done[g] {
 				done[g] = true
 				out = append(out, Route{Method: "*", Path: r.Path, Handler: r.Handler, Requires: r.Requires})
@@ -116,13 +124,10 @@ func collapseAny(routes []Route) []Route {
 	return out
 }
 
-// probe is the handler middleware is applied to, to see what it returns.
-var probe = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
-
 // requirementsOf applies mw to a probe handler and reads the guards it
 // returns.
 func requirementsOf(mw func(http.Handler) http.Handler) []string {
-	return guards(mw(probe))
+	return guards(mw(http.NotFoundHandler()))
 }
 
 // guards reads the requirements of the guards h is, down its chain.
