@@ -159,15 +159,51 @@ func (a *Auth) requireSession(next http.Handler) http.Handler {
 
 // RequireUser lets signed-in users through. Others get: htmx requests 401
 // with HX-Redirect to the login page; JSON clients 401 JSON; browsers 303 to
-// /login?next=<this page>.
+// /login?next=<this page>. The handler it returns is a Guard.
 func (a *Auth) RequireUser(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if CurrentUser(r.Context()) != nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		a.deny(w, r)
-	})
+	return &guard{a: a, next: next}
+}
+
+// Guard is the handler RequireUser and RequireRole return. Tools that
+// list an app's routes (the app's own `routes` command) learn what a route
+// requires by applying its middleware to a handler and asking the result.
+type Guard interface {
+	http.Handler
+	// Requirement is "user" for RequireUser and "role:NAME" for
+	// RequireRole(NAME).
+	Requirement() string
+	// Next is the handler the guard lets requests through to.
+	Next() http.Handler
+}
+
+// guard implements RequireUser (role "") and RequireRole.
+type guard struct {
+	a    *Auth
+	role string
+	next http.Handler
+}
+
+func (g *guard) Requirement() string {
+	if g.role == "" {
+		return "user"
+	}
+	return "role:" + g.role
+}
+
+func (g *guard) Next() http.Handler { return g.next }
+
+func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	u := CurrentUser(r.Context())
+	switch {
+	case u == nil:
+		g.a.deny(w, r)
+	case g.role != "" && !u.HasRole(g.role):
+		g.a.opts.Logger.WarnContext(r.Context(), "forbidden", slog.Int64("user_id", u.ID), slog.String("role", g.role),
+			slog.String("path", r.URL.Path), slog.String("request_id", middleware.RequestIDFrom(r.Context())))
+		g.a.opts.Render.Error(w, r, render.NewError(http.StatusForbidden, "This needs the "+g.role+" role."))
+	default:
+		g.next.ServeHTTP(w, r)
+	}
 }
 
 func (a *Auth) deny(w http.ResponseWriter, r *http.Request) {
@@ -185,22 +221,10 @@ func (a *Auth) deny(w http.ResponseWriter, r *http.Request) {
 
 // RequireRole lets through signed-in users with role; other signed-in users
 // get 403 (page, fragment or JSON) and anonymous visitors are treated as by
-// RequireUser.
+// RequireUser. The handlers it returns are Guards.
 func (a *Auth) RequireRole(role string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u := CurrentUser(r.Context())
-			switch {
-			case u == nil:
-				a.deny(w, r)
-			case !u.HasRole(role):
-				a.opts.Logger.WarnContext(r.Context(), "forbidden", slog.Int64("user_id", u.ID), slog.String("role", role),
-					slog.String("path", r.URL.Path), slog.String("request_id", middleware.RequestIDFrom(r.Context())))
-				a.opts.Render.Error(w, r, render.NewError(http.StatusForbidden, "This needs the "+role+" role."))
-			default:
-				next.ServeHTTP(w, r)
-			}
-		})
+		return &guard{a: a, role: role, next: next}
 	}
 }
 

@@ -4,6 +4,29 @@
 // main.go calls Main in one line:
 //
 //	func main() { cli.Main(newApp, cli.Options{Migrations: migrations}) }
+//
+// The commands:
+//
+//	app [serve]                        serve on server.addr until SIGINT or SIGTERM
+//	app db migrate|rollback|status     the schema: framework tables, River's job
+//	app db reset [--yes]               tables, then the app's Options.Migrations
+//	app db create NAME                 new numbered files in Options.MigrationsDir
+//	app routes [--json]                method, path, handler and what each requires
+//	app jobs list [--status S] [--kind K] [--queue Q] [--limit N] [--cursor C]
+//	app jobs stats|retry ID|cancel ID|retry-all|clear-dead   [--json]
+//	app users create EMAIL [--admin] [--name NAME]   password on standard input
+//
+// Every command takes --config FILE and --env PROFILE. The db commands
+// open the database only: they never call the build function, which
+// would apply pending migrations. routes, jobs and users build the app
+// as serve does — with its migrations applied when database.migrate is
+// on — but never start it: no job is worked and no port is opened. jobs
+// --json prints the jobs admin API's JSON.
+//
+// Exit codes: 0 on success, 2 for configuration and usage errors (a bad
+// flag, argument or job id, an invalid email or password), 1 for anything
+// else (a job or account that does not exist or conflicts, an unreachable
+// database).
 package cli
 
 import (
@@ -18,6 +41,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/trellis-go/trellis"
 	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/internal/dbcmd"
 )
 
 // Build builds the app from a loaded configuration; the app's main and its
@@ -100,36 +124,95 @@ func (f *configFlags) load() (*config.Config, error) {
 	return config.Load(config.Options{Path: f.path, Profile: config.Profile(f.profile)})
 }
 
+// commands holds what every command needs: the app's build function, the
+// options and the configuration flags.
+type commands struct {
+	build Build
+	o     *Options
+	cf    configFlags
+}
+
 func newRoot(build Build, o *Options) *cobra.Command {
-	var cf configFlags
-	serve := func(c *cobra.Command, _ []string) error {
-		cfg, err := cf.load()
-		if err != nil {
-			return err
-		}
-		app, err := build(c.Context(), cfg)
-		if err != nil {
-			return err
-		}
-		return app.Run(c.Context())
-	}
+	cmds := &commands{build: build, o: o}
 	root := &cobra.Command{
 		Use:           appName(),
 		Short:         "A Trellis app",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
-		RunE:          serve,
+		Args:          usageArgs(cobra.NoArgs),
+		RunE:          cmds.serve,
 	}
-	cf.register(root)
+	cmds.cf.register(root)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(&cobra.Command{
-		Use:   "serve",
-		Short: "Serve the app on server.addr (the default command)",
-		Args:  cobra.NoArgs,
-		RunE:  serve,
-	})
+	root.AddCommand(
+		&cobra.Command{
+			Use:   "serve",
+			Short: "Serve the app on server.addr (the default command)",
+			Args:  usageArgs(cobra.NoArgs),
+			RunE:  cmds.serve,
+		},
+		cmds.dbCmd(),
+		cmds.routesCmd(),
+		cmds.jobsCmd(),
+		cmds.usersCmd(),
+	)
 	return root
+}
+
+func (cmds *commands) serve(c *cobra.Command, _ []string) error {
+	cfg, err := cmds.cf.load()
+	if err != nil {
+		return err
+	}
+	app, err := cmds.build(c.Context(), cfg, trellis.WithLogOutput(cmds.o.Stderr))
+	if err != nil {
+		return err
+	}
+	return app.Run(c.Context())
+}
+
+// dbCmd manages the schema without building the app: building it would
+// apply the pending migrations first.
+func (cmds *commands) dbCmd() *cobra.Command {
+	return dbcmd.New(dbcmd.Options{
+		Config:     cmds.cf.load,
+		Migrations: func() fs.FS { return cmds.o.Migrations },
+		Dir:        func() string { return cmds.o.MigrationsDir },
+		Usage:      func(err error) error { return usageError{err} },
+	})
+}
+
+// withApp builds the app from the configuration as serve does (its
+// pending migrations applied when database.migrate is on), runs fn on it
+// and closes it. The app is never started: no job is worked and no port
+// is opened.
+func (cmds *commands) withApp(ctx context.Context, fn func(*trellis.App) error) (err error) {
+	cfg, err := cmds.cf.load()
+	if err != nil {
+		return err
+	}
+	app, err := cmds.build(ctx, cfg, trellis.WithLogOutput(cmds.o.Stderr))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout)
+		defer cancel()
+		if cerr := app.Close(closeCtx); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	return fn(app)
+}
+
+// usageArgs makes an argument check's failure a usage error.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := check(c, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
 }
 
 // appName is the binary's name for usage messages.

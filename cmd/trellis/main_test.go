@@ -160,11 +160,11 @@ func TestDBCommands(t *testing.T) {
 	if out, _ := run("db", "status"); !strings.Contains(out, "app      pending") {
 		t.Errorf("status after rollback: %s", out)
 	}
-	if out, code := run("db", "reset"); code != 0 || !strings.Contains(out, "database reset") {
+	if out, code := run("db", "reset", "--yes"); code != 0 || !strings.Contains(out, "database reset") {
 		t.Errorf("reset: %d %s", code, out)
 	}
 	if out, code := run("db", "reset", "--env", "production"); code != 2 || !strings.Contains(out, "--yes") {
-		t.Errorf("production reset without --yes: %d %s", code, out)
+		t.Errorf("reset without an answer or --yes: %d %s", code, out)
 	}
 	// An unreachable database is a clear error, not a hang or a panic.
 	cmd := cli(t, "db", "status")
