@@ -201,7 +201,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 	a.Health = health.New(cfg.App.Version, cfg.Health.CheckTimeout, a.Logger)
 
 	if !o.noDatabase {
-		if err := a.openDatabase(ctx, o.migrations); err != nil {
+		if err := a.openDatabase(ctx); err != nil {
 			return nil, err
 		}
 		if err := a.setupAccounts(); err != nil {
@@ -211,6 +211,12 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 		if err := a.setupJobs(ctx); err != nil {
 			_ = a.Close(context.WithoutCancel(ctx))
 			return nil, err
+		}
+		if o.migrations != nil {
+			if err := a.migrate(ctx, db.App(o.migrations)); err != nil {
+				_ = a.Close(context.WithoutCancel(ctx))
+				return nil, err
+			}
 		}
 	}
 	a.routes()
@@ -246,27 +252,34 @@ func checkLayout(l Layout, site *ui.Site) (err error) {
 	return nil
 }
 
-func (a *App) openDatabase(ctx context.Context, appMigrations fs.FS) error {
+func (a *App) openDatabase(ctx context.Context) error {
 	d, err := db.Open(ctx, a.Config.Database, a.Config.App.DataDir)
 	if err != nil {
 		return fmt.Errorf("trellis: %w", err)
 	}
 	a.DB = d
-	sources := []db.Source{db.Framework()}
-	if appMigrations != nil {
-		sources = append(sources, db.Source{Name: "app", Table: "app_schema_migrations", FS: appMigrations})
-	}
-	if a.Config.Database.Migrate {
-		n, err := d.Migrate(ctx, nil, sources...)
-		if err != nil {
-			_ = d.Close()
-			return fmt.Errorf("trellis: applying migrations: %w", err)
-		}
-		if n > 0 {
-			a.Logger.Info("migrations applied", slog.Int("count", n))
-		}
+	if err := a.migrate(ctx, db.Framework()); err != nil {
+		_ = d.Close()
+		return err
 	}
 	a.Health.Add(health.Check{Name: "database", Required: true, Func: d.Ping})
+	return nil
+}
+
+// migrate applies the pending migrations of sources when database.migrate
+// is on. New applies the framework's, then River's, then the app's: the
+// order the db commands use.
+func (a *App) migrate(ctx context.Context, sources ...db.Source) error {
+	if !a.Config.Database.Migrate {
+		return nil
+	}
+	n, err := a.DB.Migrate(ctx, nil, sources...)
+	if err != nil {
+		return fmt.Errorf("trellis: applying migrations: %w", err)
+	}
+	if n > 0 {
+		a.Logger.Info("migrations applied", slog.Int("count", n))
+	}
 	return nil
 }
 

@@ -37,12 +37,6 @@ type Options struct {
 	Usage func(err error) error
 }
 
-// appSource names the app's migrations and their version table, as
-// trellis.WithMigrations does.
-func appSource(fsys fs.FS) db.Source {
-	return db.Source{Name: "app", Table: "app_schema_migrations", FS: fsys}
-}
-
 // New returns the `db` command with its subcommands.
 func New(o Options) *cobra.Command {
 	cmd := &cobra.Command{
@@ -75,7 +69,7 @@ func (o Options) open(ctx context.Context) (*target, error) {
 	}
 	s := &target{db: d}
 	if fsys := o.Migrations(); fsys != nil {
-		src := appSource(fsys)
+		src := db.App(fsys)
 		s.app = &src
 	}
 	return s, nil
