@@ -54,7 +54,7 @@ may change or delete one.
 
 Example:
   go tool trellis generate scaffold Product name:string price:int notes:text in_stock:bool`,
-		Args: cobra.MinimumNArgs(1),
+		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
 			res, err := generate.Scaffold(generate.ScaffoldOptions{Options: opts(), Public: public}, args[0], args[1:])
 			return report(c.OutOrStdout(), res, err)
@@ -65,7 +65,7 @@ Example:
 	job := &cobra.Command{
 		Use:   "job NAME",
 		Short: "Generate a background job: typed arguments, a worker registered in app.go, and a test",
-		Args:  cobra.ExactArgs(1),
+		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
 			res, err := generate.Job(opts(), args[0])
 			return report(c.OutOrStdout(), res, err)
@@ -75,7 +75,7 @@ Example:
 	migration := &cobra.Command{
 		Use:   "migration NAME",
 		Short: "Generate an empty migration for SQLite and PostgreSQL",
-		Args:  cobra.ExactArgs(1),
+		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
 			res, err := generate.Migration(opts(), args[0])
 			return report(c.OutOrStdout(), res, err)
@@ -101,4 +101,14 @@ func report(w io.Writer, res *generate.Result, err error) error {
 		fmt.Fprintln(w, "updated", p)
 	}
 	return nil
+}
+
+// usageArgs marks argument count errors as usage errors (exit code 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := check(c, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
 }

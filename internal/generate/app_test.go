@@ -43,12 +43,13 @@ func TestGeneratedAppBuildsAndPasses(t *testing.T) {
 	}
 	run("go", "build", "./...")
 	run("go", "vet", "./...")
-	// templ generate from the app's root leaves the views as written.
+	// templ fmt and templ generate leave the views as written.
 	views := snapshot(t, dir)
+	run("go", "tool", "templ", "fmt", ".")
 	run("go", "tool", "templ", "generate")
 	for path, content := range snapshot(t, dir) {
 		if views[path] != content {
-			t.Errorf("templ generate changed %s", path)
+			t.Errorf("templ fmt or generate changed %s", path)
 		}
 	}
 	out := run("go", "test", "-count=1", "-v", "./...")

@@ -193,14 +193,16 @@ func Scaffold(o ScaffoldOptions, name string, specs []string) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.add(t.path, b)
-		if strings.HasSuffix(t.path, ".templ") {
-			goSrc, err := TemplGo(t.path, b)
-			if err != nil {
-				return nil, fmt.Errorf("generate: %w", err)
-			}
-			p.add(strings.TrimSuffix(t.path, ".templ")+"_templ.go", goSrc)
+		if !strings.HasSuffix(t.path, ".templ") {
+			p.add(t.path, b)
+			continue
 		}
+		templSrc, goSrc, err := Templ(t.path, b)
+		if err != nil {
+			return nil, fmt.Errorf("generate: %w", err)
+		}
+		p.add(t.path, templSrc)
+		p.add(strings.TrimSuffix(t.path, ".templ")+"_templ.go", goSrc)
 	}
 	if err := addMigration(p, "create_"+r.Table(), map[string]string{
 		"sqlite": createTable(r, "sqlite"), "postgres": createTable(r, "postgres"),
@@ -248,8 +250,7 @@ func createTable(r resource, dialect string) string {
 }
 
 // addMigration plans migration name for both dialects, numbered as
-// db.CreateMigration numbers them. With Force, an existing migration of
-// the same name is rewritten in place; without, it is refused.
+// db.CreateMigration numbers them.
 func addMigration(p *plan, name string, bodies map[string]string) error {
 	dir := filepath.Join(p.dir, "migrations")
 	var existing string
@@ -262,9 +263,8 @@ func addMigration(p *plan, name string, bodies map[string]string) error {
 			existing = filepath.Base(matches[0])
 		}
 	}
-	if existing != "" && !p.force {
-		return fmt.Errorf("%w: migrations/*/%s", ErrExists, existing)
-	}
+	// An existing migration of the name is rewritten with Force, or
+	// listed by write among the files that exist.
 	file := existing
 	if file == "" {
 		next, err := db.NextMigrationVersion(dir)

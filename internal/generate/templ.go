@@ -10,10 +10,28 @@ import (
 	"github.com/a-h/templ/parser/v2"
 )
 
-// TemplGo compiles templ source to formatted Go, byte for byte what `go
-// tool templ generate` writes for it when run from the module root; path
-// is the .templ file's path relative to that root, as templ names it in
-// the code.
+// Templ formats templ source as `templ fmt` does (without its optional
+// prettier pass) and compiles it to Go, byte for byte what `go tool templ
+// generate` writes for the formatted file when run from the module root;
+// path is the .templ file's path relative to that root, as templ names it
+// in the code.
+func Templ(path string, src []byte) (formatted, goSrc []byte, err error) {
+	tf, err := parser.ParseString(string(src))
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing %s: %w", path, err)
+	}
+	var b bytes.Buffer
+	if err := tf.Write(&b); err != nil {
+		return nil, nil, fmt.Errorf("formatting %s: %w", path, err)
+	}
+	formatted = bytes.Clone(b.Bytes())
+	goSrc, err = TemplGo(path, formatted)
+	return formatted, goSrc, err
+}
+
+// TemplGo compiles templ source to formatted Go, as `go tool templ
+// generate` does from the module root; path is the .templ file's path
+// relative to that root.
 func TemplGo(path string, src []byte) ([]byte, error) {
 	tf, err := parser.ParseString(string(src))
 	if err != nil {
