@@ -37,8 +37,10 @@ func TestGeneratedAppBuildsAndPasses(t *testing.T) {
 	env[len(env)-1] = "GOFLAGS=-mod=readonly" // generated code needs no new requirement
 	run("go", "tool", "trellis", "generate", "scaffold", "Product", "name:string", "price:int", "notes:text", "in_stock:bool", "released:date")
 	run("go", "tool", "trellis", "generate", "scaffold", "Event", "title:string", "starts_at:datetime", "score:float", "--public")
+	// No title or searchable field: records are named "Reading 12".
+	run("go", "tool", "trellis", "generate", "scaffold", "reading", "value:float", "taken_on:date", "note:string?")
 	run("go", "tool", "trellis", "generate", "job", "send_report")
-	if out := run("go", "tool", "trellis", "generate", "migration", "add_index"); !strings.Contains(out, "created migrations/sqlite/00003_add_index.sql") {
+	if out := run("go", "tool", "trellis", "generate", "migration", "add_index"); !strings.Contains(out, "created migrations/sqlite/00004_add_index.sql") {
 		t.Errorf("migration numbering: %s", out)
 	}
 	run("go", "build", "./...")
@@ -54,7 +56,8 @@ func TestGeneratedAppBuildsAndPasses(t *testing.T) {
 	}
 	out := run("go", "test", "-count=1", "-v", "./...")
 	for _, test := range []string{"TestProductsCreateShowAndEdit", "TestProductsListAndPages", "TestProductsDeleteAndOwnership",
-		"TestEventsCreateShowAndEdit", "TestEventsListAndPages", "TestEventsDeleteAndOwnership", "TestSendReportJob"} {
+		"TestEventsCreateShowAndEdit", "TestEventsListAndPages", "TestEventsDeleteAndOwnership",
+		"TestReadingsCreateShowAndEdit", "TestReadingsListAndPages", "TestReadingsDeleteAndOwnership", "TestSendReportJob"} {
 		for _, backend := range []string{"sqlite", "postgres", "redis"} {
 			if !strings.Contains(out, "--- PASS: "+test+"/"+backend) && !strings.Contains(out, "--- SKIP: "+test+"/"+backend) {
 				t.Errorf("%s/%s did not pass", test, backend)

@@ -2,6 +2,11 @@
 // a scaffold (a resource's migrations, data access, handlers, views and
 // whole-stack tests), a background job, or an empty migration.
 //
+// A resource named Product or product (LineItem or line_item; names are
+// singular) becomes the Go type Product (LineItem), the table products
+// (line_items) and the URL path /products (/line-items: words joined by
+// hyphens, as URLs usually are).
+//
 // It works on the layout `trellis new` writes: routes.go with a
 // "// trellis:routes" line, views/nav.go with a "// trellis:nav" line and,
 // for jobs, app.go with a "// trellis:jobs" line. New code is registered by

@@ -45,10 +45,11 @@ func (r resource) Owned() string {
 	return r.R.Var()
 }
 
-// Title is the field that names a record: the first string field, or nil.
+// Title is the field that names a record: the first required string
+// field, or nil.
 func (r resource) Title() *Field {
 	for i, f := range r.Fields {
-		if f.Type == String {
+		if f.Type == String && f.Required() {
 			return &r.Fields[i]
 		}
 	}
