@@ -46,11 +46,12 @@ Field types:
   date      required date
   datetime  required date and time (UTC, to the minute)
 
-Resource NAME is served at /names (words joined by hyphens: /line-items)
-from the table names (line_items). Each record belongs to its creator;
-another user's record is not found (404). With --public anyone may list
-and read them; creating still needs a signed-in user, and only the owner
-may change or delete one.
+LineItem is served at /line-items (words joined by hyphens) from the table
+line_items, by line_items.go, views/line_items.templ and views/line_items.go,
+tested by line_items_test.go, with a create_line_items migration for each
+database. Each record belongs to its creator; another user's record is not
+found (404). With --public anyone may list and read them; creating still
+needs a signed-in user, and only the owner may change or delete one.
 
 Example:
   go tool trellis generate scaffold Product name:string price:int notes:text in_stock:bool`,

@@ -44,6 +44,9 @@ func Job(o Options, name string) (*Result, error) {
 // app's migrations directory, numbered after the existing ones (see
 // db.CreateMigration).
 func Migration(o Options, name string) (*Result, error) {
+	if _, err := modulePath(o.dir()); err != nil {
+		return nil, err
+	}
 	paths, err := db.CreateMigration(filepath.Join(o.dir(), "migrations"), name)
 	if errors.Is(err, db.ErrMigrationName) {
 		return nil, fmt.Errorf("%w: %w", ErrSpec, err)
