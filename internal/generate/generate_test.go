@@ -275,3 +275,24 @@ func writeTestFile(t *testing.T, dir, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestFailedWriteUndoes: when one file cannot be written, the files
+// written before it are removed or restored.
+func TestFailedWriteUndoes(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, dir, "routes.go", "package main\n\nfunc routes() {\n\t// trellis:routes\n}\n")
+	writeTestFile(t, dir, "blocked", "a file where a directory is needed")
+	before := snapshot(t, dir)
+	p := &plan{dir: dir}
+	p.add("new.go", []byte("package main\n"))
+	if err := p.insert("routes.go", "// trellis:routes", "registerThings(app)", "anywhere"); err != nil {
+		t.Fatal(err)
+	}
+	p.add("blocked/file.go", []byte("package blocked\n"))
+	if _, err := p.write(); err == nil || !strings.Contains(err.Error(), "nothing was kept") {
+		t.Fatalf("err = %v", err)
+	}
+	if after := snapshot(t, dir); !maps.Equal(before, after) {
+		t.Errorf("files left behind: %v", slices.Sorted(maps.Keys(after)))
+	}
+}
