@@ -34,13 +34,17 @@ func TestGeneratedAppBuildsAndPasses(t *testing.T) {
 		return string(out)
 	}
 	run("go", "mod", "tidy")
-	env[len(env)-1] = "GOFLAGS=-mod=readonly" // generated code needs no new requirement
+	env = append(env, "GOFLAGS=-mod=readonly") // generated code needs no new requirement
 	run("go", "tool", "trellis", "generate", "scaffold", "Product", "name:string", "price:int", "notes:text", "in_stock:bool", "released:date")
 	run("go", "tool", "trellis", "generate", "scaffold", "Event", "title:string", "starts_at:datetime", "score:float", "--public")
-	// No title or searchable field: records are named "Reading 12".
+	// No required string field: records are named "Reading 12".
 	run("go", "tool", "trellis", "generate", "scaffold", "reading", "value:float", "taken_on:date", "note:string?")
+	// One checkbox: nothing to search or to keep in a form.
+	run("go", "tool", "trellis", "generate", "scaffold", "flag", "active:bool")
+	// Searched by a text field that the list does not show.
+	run("go", "tool", "trellis", "generate", "scaffold", "Memo", "body:text", "--public")
 	run("go", "tool", "trellis", "generate", "job", "send_report")
-	if out := run("go", "tool", "trellis", "generate", "migration", "add_index"); !strings.Contains(out, "created migrations/sqlite/00004_add_index.sql") {
+	if out := run("go", "tool", "trellis", "generate", "migration", "add_index"); !strings.Contains(out, "created migrations/sqlite/00006_add_index.sql") {
 		t.Errorf("migration numbering: %s", out)
 	}
 	run("go", "build", "./...")
@@ -54,10 +58,14 @@ func TestGeneratedAppBuildsAndPasses(t *testing.T) {
 			t.Errorf("templ fmt or generate changed %s", path)
 		}
 	}
+	// Far from UTC, so a date or time read back in local time shows.
+	env = append(env, "TZ=Pacific/Auckland")
 	out := run("go", "test", "-count=1", "-v", "./...")
 	for _, test := range []string{"TestProductsCreateShowAndEdit", "TestProductsListAndPages", "TestProductsDeleteAndOwnership",
 		"TestEventsCreateShowAndEdit", "TestEventsListAndPages", "TestEventsDeleteAndOwnership",
-		"TestReadingsCreateShowAndEdit", "TestReadingsListAndPages", "TestReadingsDeleteAndOwnership", "TestSendReportJob"} {
+		"TestReadingsCreateShowAndEdit", "TestReadingsListAndPages", "TestReadingsDeleteAndOwnership",
+		"TestFlagsCreateShowAndEdit", "TestFlagsListAndPages", "TestFlagsDeleteAndOwnership",
+		"TestMemosCreateShowAndEdit", "TestMemosListAndPages", "TestMemosDeleteAndOwnership", "TestSendReportJob"} {
 		for _, backend := range []string{"sqlite", "postgres", "redis"} {
 			if !strings.Contains(out, "--- PASS: "+test+"/"+backend) && !strings.Contains(out, "--- SKIP: "+test+"/"+backend) {
 				t.Errorf("%s/%s did not pass", test, backend)

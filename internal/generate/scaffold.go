@@ -149,6 +149,17 @@ func (r resource) Unchanged() string {
 	return r.Shown(r.Fields[1], true)
 }
 
+// HasKept reports whether any field's value shows in a form's markup
+// (checkboxes do not).
+func (r resource) HasKept() bool {
+	for _, f := range r.Fields {
+		if f.Kept() != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // FirstInvalid is the validation case of the first field.
 func (r resource) FirstInvalid() invalidCase { return r.Invalid()[0] }
 
