@@ -27,7 +27,7 @@ is registered above must be present (routes.go "// trellis:routes",
 views/nav.go "// trellis:nav", app.go "// trellis:jobs").`,
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", ".", "the app's root directory (holding go.mod)")
-	cmd.PersistentFlags().BoolVar(&force, "force", false, "overwrite files that exist")
+	cmd.PersistentFlags().BoolVar(&force, "force", false, "overwrite files that exist (a registration line already present is not added again)")
 	opts := func() generate.Options { return generate.Options{Dir: dir, Force: force} }
 
 	scaffold := &cobra.Command{
@@ -38,7 +38,8 @@ search and pagination), create, show, edit and delete it, and whole-stack
 tests on every backend. NAME is singular: Product, LineItem or line_item.
 
 Field types:
-  string    required text of at most 255 characters (string? is optional)
+  string    required text of at most 255 characters ('string?' is optional;
+            quote it, as shells such as zsh expand ?)
   text      optional long text, at most 10000 characters
   int       whole number, 0 when left empty
   float     number, 0 when left empty
