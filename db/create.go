@@ -29,22 +29,12 @@ func CreateMigration(dir, name string) ([]string, error) {
 	if !migrationName.MatchString(name) {
 		return nil, fmt.Errorf("%w (got %q)", ErrMigrationName, name)
 	}
-	dialects := []string{"sqlite", "postgres"}
-	next := 1
-	for _, dialect := range dialects {
-		entries, err := os.ReadDir(filepath.Join(dir, dialect))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("reading migrations: %w", err)
-		}
-		for _, e := range entries {
-			if m := migrationFile.FindStringSubmatch(e.Name()); m != nil {
-				if n, err := strconv.Atoi(m[1]); err == nil && n >= next {
-					next = n + 1
-				}
-			}
-		}
+	next, err := NextMigrationVersion(dir)
+	if err != nil {
+		return nil, err
 	}
 	file := fmt.Sprintf("%05d_%s.sql", next, name)
+	dialects := []string{"sqlite", "postgres"}
 	body := "-- +goose Up\n-- Write the change here; it runs in a transaction.\n\n-- +goose Down\n-- Write how to undo it.\n"
 	var paths []string
 	for _, dialect := range dialects {
@@ -67,4 +57,25 @@ func CreateMigration(dir, name string) ([]string, error) {
 		paths = append(paths, p)
 	}
 	return paths, nil
+}
+
+// NextMigrationVersion is the number CreateMigration gives the next
+// migration in dir: one more than the highest in dir/sqlite and
+// dir/postgres, or 1 when there are none.
+func NextMigrationVersion(dir string) (int, error) {
+	next := 1
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		entries, err := os.ReadDir(filepath.Join(dir, dialect))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return 0, fmt.Errorf("reading migrations: %w", err)
+		}
+		for _, e := range entries {
+			if m := migrationFile.FindStringSubmatch(e.Name()); m != nil {
+				if n, err := strconv.Atoi(m[1]); err == nil && n >= next {
+					next = n + 1
+				}
+			}
+		}
+	}
+	return next, nil
 }
