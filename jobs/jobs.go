@@ -124,8 +124,12 @@ func New(cfg config.Jobs, d *db.DB, logger *slog.Logger) (*Engine, error) {
 
 // Migrate applies River's migrations and the engine's own schema (see
 // MigrateSchema).
+// River's own log lines pass only from warnings up (all with jobs.debug).
 func (e *Engine) Migrate(ctx context.Context) error {
-	_, err := MigrateSchema(ctx, e.db, e.logger)
+	n, err := MigrateSchema(ctx, e.db, riverLogger(e.logger, e.cfg.Debug))
+	if n > 0 {
+		e.logger.InfoContext(ctx, "river migrations applied", slog.Int("count", n))
+	}
 	return err
 }
 

@@ -1,17 +1,17 @@
 package generate
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/trellis-go/trellis/internal/newapp"
 )
 
-// newSkeleton writes the app layout `trellis new` writes (a minimal one,
-// from testdata/skeleton) into a temporary directory and returns it. Files
-// named *.txt there lose the suffix, so the checkout's tools skip them;
-// go.mod points at this checkout.
+// newSkeleton creates an app with `trellis new` (module example.com/shop)
+// in a temporary directory, its go.mod pointing at this checkout.
 func newSkeleton(t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs("../..")
@@ -19,29 +19,7 @@ func newSkeleton(t *testing.T) string {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	src := os.DirFS("testdata/skeleton")
-	err = fs.WalkDir(src, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(src, path)
-		if err != nil {
-			return err
-		}
-		b = []byte(strings.ReplaceAll(string(b), "{{ROOT}}", root))
-		dst := filepath.Join(dir, filepath.FromSlash(strings.TrimSuffix(path, ".txt")))
-		if strings.HasSuffix(dst, ".templ") {
-			out, err := TemplGo(strings.TrimSuffix(path, ".txt"), b)
-			if err != nil {
-				return err
-			}
-			if err := writeFile(strings.TrimSuffix(dst, ".templ")+"_templ.go", out); err != nil {
-				return err
-			}
-		}
-		return writeFile(dst, b)
-	})
-	if err != nil {
+	if err := newapp.Create(context.Background(), newapp.Options{Dir: dir, Module: "example.com/shop", TrellisDir: root}); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -1,21 +1,18 @@
 package newapp
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/trellis-go/trellis/internal/apptest"
 	"github.com/trellis-go/trellis/trellistest"
 )
 
@@ -50,8 +47,8 @@ func TestNewApp(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "go.sum")); err != nil {
 		t.Errorf("no go.sum: %v", err)
 	}
-	goCmd(t, dir, nil, "vet", "./...")
-	if res := goCmd(t, dir, nil, "test", "-count=1", "./..."); !strings.Contains(res, "ok  \texample.com/myapp") {
+	apptest.Go(t, dir, nil, "vet", "./...")
+	if res := apptest.Go(t, dir, nil, "test", "-count=1", "./..."); !strings.Contains(res, "ok  \texample.com/myapp") {
 		t.Fatalf("the app's test did not run:\n%s", res)
 	}
 	t.Logf("new, vet and test took %v", time.Since(start).Round(time.Millisecond))
@@ -59,50 +56,21 @@ func TestNewApp(t *testing.T) {
 	// The tools go.mod declares run, and templ itself generates what new did.
 	views := filepath.Join(dir, "views")
 	before := readGenerated(t, views)
-	goCmd(t, dir, nil, "tool", "templ", "generate")
+	apptest.Go(t, dir, nil, "tool", "templ", "generate")
 	if after := readGenerated(t, views); after != before {
 		t.Errorf("go tool templ generate changed the code new generated")
 	}
-	if help := goCmd(t, dir, nil, "tool", "trellis", "--help"); !strings.Contains(help, "new") {
+	if help := apptest.Go(t, dir, nil, "tool", "trellis", "--help"); !strings.Contains(help, "new") {
 		t.Errorf("go tool trellis --help:\n%s", help)
 	}
 
-	bin := buildApp(t, dir)
+	bin := apptest.Build(t, dir)
 	data := filepath.Join(t.TempDir(), "data")
-	s := serveApp(t, dir, bin, "TRELLIS_APP_DATA_DIR="+data)
+	s := apptest.Serve(t, dir, bin, "TRELLIS_APP_DATA_DIR="+data)
 	driveAccounts(t, s)
 	if _, err := os.Stat(filepath.Join(data, "app.db")); err != nil {
 		t.Errorf("the app keeps no SQLite database in app.data_dir: %v", err)
 	}
-}
-
-// TestNewAppPostgres creates a --db postgres app, vets it, runs its test
-// with every service required, and serves its binary on a fresh PostgreSQL
-// database.
-func TestNewAppPostgres(t *testing.T) {
-	if testing.Short() {
-		t.Skip("creates and builds an app; skipped in -short mode")
-	}
-	dbURL := trellistest.PostgresURL(t) // skips, or fails under TRELLIS_REQUIRE_SERVICES=1, without PostgreSQL
-	trellistest.RedisURL(t)             // the app's test runs on Redis too
-	dir := filepath.Join(t.TempDir(), "pgapp")
-	if err := Create(context.Background(), Options{Dir: dir, DB: "postgres"}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := os.ReadFile(filepath.Join(dir, "config", "trellis.toml"))
-	if err != nil || !strings.Contains(string(cfg), `url = "postgres://localhost:5432/pgapp?sslmode=disable"`) {
-		t.Fatalf("config/trellis.toml does not name the app's PostgreSQL database (%v):\n%s", err, cfg)
-	}
-	goCmd(t, dir, nil, "vet", "./...")
-	res := goCmd(t, dir, []string{"TRELLIS_REQUIRE_SERVICES=1"}, "test", "-count=1", "-v", "./...")
-	for _, b := range []string{"sqlite", "postgres", "redis"} {
-		if !strings.Contains(res, "--- PASS: TestApp/"+b) {
-			t.Errorf("the app's test did not pass on %s:\n%s", b, res)
-		}
-	}
-	bin := buildApp(t, dir)
-	s := serveApp(t, dir, bin, "TRELLIS_DATABASE_URL="+dbURL, "TRELLIS_APP_DATA_DIR="+t.TempDir())
-	driveAccounts(t, s)
 }
 
 // readGenerated returns the generated templ code in dir, concatenated.
@@ -121,79 +89,6 @@ func readGenerated(t *testing.T, dir string) string {
 		b.WriteString(f + "\n" + string(c))
 	}
 	return b.String()
-}
-
-// goEnv is the environment of the go commands run in an app: outside any
-// workspace, with the default (shared, warm) caches, and without -mod=mod,
-// so a go.mod or go.sum that new left incomplete fails the command.
-var goEnv = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
-
-// goCmd runs the go command in dir and returns its output, failing the
-// test on error.
-func goCmd(t *testing.T, dir string, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("go", args...)
-	cmd.Dir, cmd.Env = dir, append(goEnv, env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// buildApp builds the app in dir and returns the binary's path.
-func buildApp(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "app")
-	goCmd(t, dir, nil, "build", "-o", bin, ".")
-	return bin
-}
-
-// serveApp starts the binary in dir on a free port and returns a
-// browser-like client for it (through a loopback proxy, so it has
-// trellistest's cookie jar and assertions). The app must stop cleanly on
-// SIGTERM when the test ends.
-func serveApp(t *testing.T, dir, bin string, env ...string) *trellistest.Server {
-	t.Helper()
-	addr := trellistest.FreeAddr(t)
-	cmd := exec.Command(bin)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), append([]string{"TRELLIS_SERVER_ADDR=" + addr}, env...)...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logs := make(chan string, 1)
-	go func() {
-		var b strings.Builder
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			b.WriteString(sc.Text() + "\n")
-		}
-		logs <- b.String()
-	}()
-	t.Cleanup(func() {
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Errorf("stopping the app: %v", err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("the app did not exit cleanly on SIGTERM: %v\n%s", err, <-logs)
-			}
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("the app did not stop within 30s of SIGTERM")
-		}
-	})
-	trellistest.WaitReady(t, "http://"+addr+"/health/ready", 30*time.Second)
-	target := &url.URL{Scheme: "http", Host: addr}
-	return trellistest.NewServer(t, httputil.NewSingleHostReverseProxy(target))
 }
 
 var csrfField = regexp.MustCompile(`<input type="hidden" name="csrf_token" value="([^"]+)">`)

@@ -38,6 +38,20 @@ func Generate(name string, src []byte) ([]byte, error) {
 	return out, nil
 }
 
+// Format formats templ source as `templ fmt` does (without its optional
+// prettier pass); name is as for Generate.
+func Format(name string, src []byte) ([]byte, error) {
+	tf, err := parser.ParseString(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("templgen: parsing %s: %w", name, err)
+	}
+	var b bytes.Buffer
+	if err := tf.Write(&b); err != nil {
+		return nil, fmt.Errorf("templgen: formatting %s: %w", name, err)
+	}
+	return b.Bytes(), nil
+}
+
 // OutputPath returns the path of the Go file generated from the templ file
 // at path: "home.templ" becomes "home_templ.go".
 func OutputPath(path string) string {
