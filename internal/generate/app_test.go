@@ -136,7 +136,7 @@ func driveProducts(t *testing.T, alice *trellistest.Server) {
 	if strings.Contains(search.Body, "Kettle") {
 		t.Errorf("a search for teap lists Kettle:\n%s", search.Body)
 	}
-	alice.Get(loc+"/edit").AssertStatus(http.StatusOK).AssertContains(`value="Teapot"`)
+	alice.Get(loc + "/edit").AssertStatus(http.StatusOK).AssertContains(`value="Teapot"`)
 	alice.Do(http.MethodPut, loc, strings.NewReader(url.Values{"name": {"Big teapot"}, "price": {"14"}, "released": {"2026-11-28"}}.Encode()),
 		trellistest.Header("Content-Type", "application/x-www-form-urlencoded")).AssertRedirect(loc)
 	alice.Get(loc).AssertContains("Big teapot")
