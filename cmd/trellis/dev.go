@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -60,6 +61,10 @@ Ctrl-C stops the app and everything it started.`,
 			if cf.profile != "" {
 				env = append(env, "TRELLIS_ENV="+cf.profile)
 			}
+			flags, err := splitFlags(buildFlags)
+			if err != nil {
+				return usageError{fmt.Errorf("--build-flags: %w", err)}
+			}
 			var ignore []string
 			if dir := cfg.App.DataDir; dir != "" && !filepath.IsAbs(dir) {
 				ignore = append(ignore, dir)
@@ -68,7 +73,7 @@ Ctrl-C stops the app and everything it started.`,
 			defer stop()
 			return devserver.Run(ctx, devserver.Options{
 				Addr:       addr,
-				BuildFlags: strings.Fields(buildFlags),
+				BuildFlags: flags,
 				Env:        env,
 				IgnoreDirs: ignore,
 				Log:        c.ErrOrStderr(),
@@ -79,6 +84,34 @@ Ctrl-C stops the app and everything it started.`,
 	}
 	cf.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", "", "address the dev server listens on (default server.addr)")
-	cmd.Flags().StringVar(&buildFlags, "build-flags", "", `extra "go build" flags, space-separated (e.g. "-race -tags dev")`)
+	cmd.Flags().StringVar(&buildFlags, "build-flags", "", `extra "go build" flags, space-separated; quote a flag holding spaces (e.g. "-race '-ldflags=-s -w'")`)
 	return cmd
+}
+
+// splitFlags splits s at spaces into flags, as the go command does for
+// GOFLAGS-like lists: a flag wholly in single or double quotes may hold
+// spaces.
+func splitFlags(s string) ([]string, error) {
+	var flags []string
+	for s = strings.TrimSpace(s); s != ""; s = strings.TrimSpace(s) {
+		if q := s[0]; q == '\'' || q == '"' {
+			end := strings.IndexByte(s[1:], q)
+			if end < 0 {
+				return nil, fmt.Errorf("unterminated %c in %q", q, s)
+			}
+			flags = append(flags, s[1:end+1])
+			s = s[end+2:]
+			continue
+		}
+		end := strings.IndexAny(s, " \t\n")
+		if end < 0 {
+			end = len(s)
+		}
+		if strings.ContainsAny(s[:end], "'\"") {
+			return nil, fmt.Errorf("quote a whole flag, not part of it: %q", s[:end])
+		}
+		flags = append(flags, s[:end])
+		s = s[end:]
+	}
+	return flags, nil
 }

@@ -18,7 +18,8 @@ type builder struct {
 	bin   string   // directory the binaries are written to
 	flags []string // extra `go build` flags
 	env   []string
-	n     int // builds so far; binaries alternate between two names
+	rules rules
+	n     int // builds so far; binaries alternate between two directories
 
 	// generated holds the size and modification time of every *_templ.go
 	// file after the last templ generate, so the watcher events of our
@@ -48,7 +49,7 @@ func (e *buildError) Unwrap() error { return e.err }
 // the new binary's path. A failed step returns a *buildError carrying the
 // tool's output.
 func (b *builder) build(ctx context.Context, templ bool) (string, error) {
-	if templ {
+	if templ && b.hasTempl() {
 		out, err := b.run(ctx, "go", "tool", "templ", "generate", "-path", ".")
 		b.generated = b.snapshot()
 		if err != nil {
@@ -56,7 +57,14 @@ func (b *builder) build(ctx context.Context, templ bool) (string, error) {
 		}
 	}
 	b.n++
-	bin := filepath.Join(b.bin, fmt.Sprintf("app-%d", b.n%2))
+	// Named after the app's directory, as `go build` would name it (its
+	// command line and error messages use the name), in one of two
+	// directories: the running binary is never overwritten.
+	dir := filepath.Join(b.bin, fmt.Sprint(b.n%2))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("devserver: %w", err)
+	}
+	bin := filepath.Join(dir, filepath.Base(b.dir))
 	args := append([]string{"build", "-o", bin}, b.flags...)
 	out, err := b.run(ctx, "go", append(args, ".")...)
 	if err != nil {
@@ -79,7 +87,26 @@ func (b *builder) run(ctx context.Context, name string, args ...string) (string,
 // snapshot records every generated templ file under the root.
 func (b *builder) snapshot() map[string]stamp {
 	m := map[string]stamp{}
-	r := newRules(nil)
+	b.walk(func(rel string, d fs.DirEntry) {
+		if strings.HasSuffix(rel, "_templ.go") {
+			if info, err := d.Info(); err == nil {
+				m[rel] = stamp{info.Size(), info.ModTime()}
+			}
+		}
+	})
+	return m
+}
+
+// hasTempl reports whether the app has templ files: an app without them
+// need not have templ as a tool.
+func (b *builder) hasTempl() bool {
+	found := false
+	b.walk(func(rel string, _ fs.DirEntry) { found = found || strings.HasSuffix(rel, ".templ") })
+	return found
+}
+
+// walk calls fn for every file of the app's watched tree.
+func (b *builder) walk(fn func(rel string, d fs.DirEntry)) {
 	_ = filepath.WalkDir(b.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
@@ -87,19 +114,14 @@ func (b *builder) snapshot() map[string]stamp {
 		rel, _ := filepath.Rel(b.dir, p)
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
-			if r.skipDir(rel) {
+			if b.rules.skipDir(rel) {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if strings.HasSuffix(rel, "_templ.go") {
-			if info, err := d.Info(); err == nil {
-				m[rel] = stamp{info.Size(), info.ModTime()}
-			}
-		}
+		fn(rel, d)
 		return nil
 	})
-	return m
 }
 
 // ownWrite reports whether the change to rel is templ generate's own

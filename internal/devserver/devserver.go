@@ -107,7 +107,8 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("devserver: %w", err)
 	}
 	defer os.RemoveAll(bin)
-	w, err := newWatcher(root, newRules(o.IgnoreDirs))
+	r := newRules(o.IgnoreDirs)
+	w, err := newWatcher(root, r)
 	if err != nil {
 		return err
 	}
@@ -120,7 +121,7 @@ func Run(ctx context.Context, o Options) error {
 		root:    root,
 		st:      newState(),
 		changes: debounce(w.out, o.Debounce),
-		build:   &builder{dir: root, bin: bin, flags: o.BuildFlags, env: o.Env},
+		build:   &builder{dir: root, bin: bin, flags: o.BuildFlags, env: o.Env, rules: r},
 		// No compression: pages must arrive as plain HTML to be injected.
 		transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 32, IdleConnTimeout: 30 * time.Second},
 	}
@@ -158,6 +159,11 @@ func Run(ctx context.Context, o Options) error {
 		case batch := <-l.changes:
 			if changed := l.filter(batch); len(changed) > 0 {
 				l.logf("%s changed", summary(changed))
+				if l.built != "" && onlyConfig(changed) {
+					// The app reads its config files when it starts.
+					l.restart(ctx, l.built, 0)
+					continue
+				}
 				l.rebuild(ctx, hasTempl(changed))
 			}
 		case <-exited:
@@ -179,6 +185,9 @@ type loop struct {
 	build     *builder
 	transport *http.Transport
 	app       *app
+	// built is the binary of the last build when it succeeded, "" when
+	// the last build failed.
+	built string
 }
 
 func (l *loop) logf(format string, args ...any) {
@@ -223,10 +232,12 @@ func (l *loop) rebuild(ctx context.Context, templ bool) {
 				title, detail = be.step+" failed", be.output
 			}
 			l.logf("%s:\n%s", strings.ToLower(title[:1])+title[1:], detail)
+			l.built = ""
 			l.st.set(broken, nil, title, detail)
 			l.stopApp()
 			return
 		}
+		l.built = bin
 		l.restart(ctx, bin, time.Since(start))
 		return
 	}
@@ -258,7 +269,11 @@ func (l *loop) restart(ctx context.Context, bin string, built time.Duration) {
 	}
 	l.transport.CloseIdleConnections()
 	l.st.set(running, l.h.newProxy(addr, l.transport, l.o.Log), "", "")
-	l.logf("restarted in %s (build %s)", time.Since(start).Round(time.Millisecond), built.Round(10*time.Millisecond))
+	if built > 0 {
+		l.logf("restarted in %s (build %s)", time.Since(start).Round(time.Millisecond), built.Round(10*time.Millisecond))
+	} else {
+		l.logf("restarted in %s", time.Since(start).Round(time.Millisecond))
+	}
 }
 
 func (l *loop) stopApp() {
@@ -276,6 +291,17 @@ func freeAddr() (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
+}
+
+// onlyConfig reports whether every path is a config file, which the app
+// reads at start-up: a restart picks the change up without a build.
+func onlyConfig(paths []string) bool {
+	for _, p := range paths {
+		if !strings.HasSuffix(p, ".toml") {
+			return false
+		}
+	}
+	return true
 }
 
 func hasTempl(paths []string) bool {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,32 +20,6 @@ import (
 	"github.com/trellis-go/trellis/internal/devserver/fixture"
 	"github.com/trellis-go/trellis/trellistest"
 )
-
-// pidHook is a file added to the fixture app: at start-up the app starts
-// a long sleep (a process of its own, in the app's process group) and
-// writes both process ids to tmp/pids, so the test can check that
-// stopping the app leaves neither behind.
-const pidHook = `package main
-
-import (
-	"fmt"
-	"os"
-	"os/exec"
-)
-
-func init() {
-	sleep := exec.Command("sleep", "600")
-	if err := sleep.Start(); err != nil {
-		panic(err)
-	}
-	if err := os.MkdirAll("tmp", 0o755); err != nil {
-		panic(err)
-	}
-	if err := os.WriteFile("tmp/pids", []byte(fmt.Sprint(os.Getpid(), " ", sleep.Process.Pid)), 0o644); err != nil {
-		panic(err)
-	}
-}
-`
 
 // devApp is a fixture app served by devserver.Run for one test.
 type devApp struct {
@@ -69,7 +41,7 @@ func startDev(t *testing.T) *devApp {
 		t.Skip("checks processes through /proc")
 	}
 	dir := fixture.App(t)
-	write(t, dir, "devhook.go", pidHook)
+	fixture.AddPIDHook(t, dir)
 	addr := trellistest.FreeAddr(t)
 	log, appLog := &syncBuffer{}, &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -132,15 +104,35 @@ func TestDevLoop(t *testing.T) {
 	if n, err := strconv.Atoi(res.header.Get("Content-Length")); err != nil || n != len(res.body) {
 		t.Errorf("Content-Length %q, body is %d bytes", res.header.Get("Content-Length"), len(res.body))
 	}
-	first := d.pids()
+	first := fixture.PIDs(t, d.dir)
 
 	d.edit("home.go", "Hello v1", "Hello v2")
 	d.waitFor("restart after a .go edit", http.StatusOK, "Hello v2")
-	second := d.pids()
+	second := fixture.PIDs(t, d.dir)
 	if second[0] == first[0] {
 		t.Fatalf("the app was not restarted: pid %d", first[0])
 	}
-	assertGone(t, "the previous app", first...)
+	fixture.AssertGone(t, "the previous app", first...)
+
+	// A config change restarts the app without a build; an app that
+	// exits at start shows why.
+	config := filepath.Join(d.dir, "config", "trellis.toml")
+	good, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds := strings.Count(d.log.String(), "building…")
+	write(t, d.dir, "config/trellis.toml", string(good)+"read_timeout = \"forever\"\n")
+	res = d.waitFor("a bad config", http.StatusInternalServerError, "The app did not start")
+	if !strings.Contains(res.body, "read_timeout") {
+		t.Errorf("the error page does not show the app's error:\n%s", res.body)
+	}
+	write(t, d.dir, "config/trellis.toml", string(good))
+	d.waitFor("the config fixed", http.StatusOK, "Hello v2")
+	if n := strings.Count(d.log.String(), "building…"); n != builds {
+		t.Errorf("config changes built the app %d times, want restarts only", n-builds)
+	}
+	second = fixture.PIDs(t, d.dir)
 
 	d.edit("home.go", "func home(", "func home(((")
 	res = d.waitFor("syntax error", http.StatusInternalServerError, "go build failed")
@@ -154,17 +146,17 @@ func TestDevLoop(t *testing.T) {
 	if text.status != http.StatusInternalServerError || !strings.HasPrefix(text.header.Get("Content-Type"), "text/plain") || !strings.Contains(text.body, "home.go:") {
 		t.Errorf("a non-HTML request during a broken build: %d %s\n%s", text.status, text.header.Get("Content-Type"), text.body)
 	}
-	assertGone(t, "the app of a broken build", second...)
+	fixture.AssertGone(t, "the app of a broken build", second...)
 
 	d.edit("home.go", "func home(((", "func home(")
 	d.edit("home.go", "Hello v2", "Hello v3")
 	d.waitFor("recovery after the fix", http.StatusOK, "Hello v3")
-	third := d.pids()
+	third := fixture.PIDs(t, d.dir)
 
 	if err := d.stop(); err != nil {
 		t.Fatal(err)
 	}
-	assertGone(t, "the app after the dev server stopped", third...)
+	fixture.AssertGone(t, "the app after the dev server stopped", third...)
 	if _, err := http.Get(d.url + "/"); err == nil {
 		t.Error("the dev server still answers after it stopped")
 	}
@@ -226,52 +218,6 @@ func (d *devApp) edit(name, old, new string) {
 		d.t.Fatalf("%s does not contain %q", name, old)
 	}
 	write(d.t, d.dir, name, strings.Replace(string(b), old, new, 1))
-}
-
-// pids returns the running app's process id and its sleep's.
-func (d *devApp) pids() []int {
-	d.t.Helper()
-	b, err := os.ReadFile(filepath.Join(d.dir, "tmp", "pids"))
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	var app, sleep int
-	if _, err := fmt.Sscan(string(b), &app, &sleep); err != nil {
-		d.t.Fatalf("tmp/pids: %v", err)
-	}
-	for _, p := range []int{app, sleep} {
-		if !alive(p) {
-			d.t.Fatalf("process %d of the running app is not running", p)
-		}
-	}
-	return []int{app, sleep}
-}
-
-// assertGone fails the test if any of the processes still runs a moment
-// after it should have stopped.
-func assertGone(t *testing.T, what string, pids ...int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for _, p := range pids {
-		for alive(p) && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if alive(p) {
-			t.Errorf("%s: process %d is still running", what, p)
-		}
-	}
-}
-
-// alive reports whether pid runs (a zombie waiting to be reaped does not).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist) && syscall.Kill(pid, 0) == nil
-	}
-	// The state follows the parenthesised command name.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 func write(t testing.TB, dir, name, content string) {
