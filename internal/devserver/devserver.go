@@ -89,13 +89,17 @@ func (o *Options) defaults() {
 // Run serves the app in o.Dir through the dev proxy on o.Addr, rebuilding
 // and restarting it on every change, until ctx is done. It then stops the
 // app (its whole process group) and returns nil. It returns an error only
-// when the loop cannot start: the address is taken or the tree cannot be
-// watched. Build and start failures are reported, not returned.
+// when the loop cannot start (Dir has no go.mod, the address is taken, the
+// tree cannot be watched); build and start failures are reported on Log
+// and in the browser, not returned.
 func Run(ctx context.Context, o Options) error {
 	o.defaults()
 	root, err := filepath.Abs(o.Dir)
 	if err != nil {
 		return fmt.Errorf("devserver: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		return fmt.Errorf("devserver: %s is not a module root (run trellis dev where the app's go.mod is): %w", root, err)
 	}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {

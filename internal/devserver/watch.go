@@ -32,7 +32,8 @@ func newRules(extraSkip []string) rules {
 
 // skipDir reports whether the directory rel and everything under it is
 // ignored: data/ and tmp/ (and the configured data directory), version
-// control and editor directories, hidden directories and node_modules.
+// control and editor directories (any hidden directory), node_modules
+// and testdata.
 func (r rules) skipDir(rel string) bool {
 	if rel == "." {
 		return false
