@@ -65,6 +65,7 @@ func (a *app) stop(timeout time.Duration) {
 	case <-a.done:
 	case <-time.After(timeout):
 		_ = killGroup(a.pid())
+		_ = a.cmd.Process.Kill() // in case it left its group
 		<-a.done
 	}
 }

@@ -367,7 +367,19 @@ func TestStopKillsGroup(t *testing.T) {
 		child, _ = os.ReadFile(pidFile)
 	}
 	start := time.Now()
-	a.stop(300 * time.Millisecond)
+	stopped := make(chan struct{})
+	go func() {
+		a.stop(300 * time.Millisecond)
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("stop did not return")
+	}
+	if len(child) == 0 {
+		t.Fatal("the app did not record its child")
+	}
 	if took := time.Since(start); took < 300*time.Millisecond {
 		t.Errorf("stop returned after %v although the app ignores SIGTERM", took)
 	}
