@@ -13,7 +13,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newDemoCmd(), newDBCmd(), newNewCmd(), newGenerateCmd())
+	root.AddCommand(newDemoCmd(), newDBCmd(), newNewCmd(), newGenerateCmd(), newDevCmd())
 	return root
 }
 
