@@ -32,6 +32,7 @@ type Options struct {
 	// Default 127.0.0.1:3000.
 	Addr string
 	// BuildFlags are extra `go build` flags, such as -race or -tags.
+	// Without an -ldflags of their own, builds link with -ldflags=-s -w.
 	BuildFlags []string
 	// Env is the environment of the go commands and the app; nil means
 	// os.Environ(). The app also gets TRELLIS_SERVER_ADDR (its loopback

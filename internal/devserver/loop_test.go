@@ -52,7 +52,6 @@ func startDev(t *testing.T) *devApp {
 			Addr: addr,
 			Env:  fixture.Env(),
 			// No symbol table or DWARF: links about a second faster.
-			BuildFlags: []string{"-ldflags=-s -w"},
 			Log:        log,
 			Stdout:     io.Discard,
 			Stderr:     appLog,
