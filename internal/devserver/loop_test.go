@@ -52,9 +52,9 @@ func startDev(t *testing.T) *devApp {
 			Addr: addr,
 			Env:  fixture.Env(),
 			// No symbol table or DWARF: links about a second faster.
-			Log:        log,
-			Stdout:     io.Discard,
-			Stderr:     appLog,
+			Log:    log,
+			Stdout: io.Discard,
+			Stderr: appLog,
 		})
 	}()
 	var once sync.Once
