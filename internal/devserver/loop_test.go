@@ -51,7 +51,6 @@ func startDev(t *testing.T) *devApp {
 			Dir:  dir,
 			Addr: addr,
 			Env:  fixture.Env(),
-			// No symbol table or DWARF: links about a second faster.
 			Log:    log,
 			Stdout: io.Discard,
 			Stderr: appLog,
