@@ -48,9 +48,9 @@ func startDev(t *testing.T) *devApp {
 	done := make(chan error, 1)
 	go func() {
 		done <- devserver.Run(ctx, devserver.Options{
-			Dir:  dir,
-			Addr: addr,
-			Env:  fixture.Env(),
+			Dir:    dir,
+			Addr:   addr,
+			Env:    fixture.Env(),
 			Log:    log,
 			Stdout: io.Discard,
 			Stderr: appLog,
