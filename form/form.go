@@ -33,6 +33,7 @@ package form
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -183,7 +184,11 @@ func (fs *Forms) Decode(r *http.Request, dst any) (*Form, error) {
 		}
 	}
 	err = fs.decode(dst, values)
-	trimStrings(reflect.ValueOf(dst), info, "")
+	// strconv reads "NaN" and "Inf" as floats; no form means them, and
+	// databases store them badly (SQLite turns NaN into NULL).
+	for _, name := range tidy(reflect.ValueOf(dst), info, "", nil) {
+		f.Errors = append(f.Errors, FieldError{Field: name, Message: info.byName(name).typeMessage()})
+	}
 	if err != nil {
 		var de playform.DecodeErrors
 		if !errors.As(err, &de) {
@@ -211,17 +216,18 @@ func (fs *Forms) Decode(r *http.Request, dst any) (*Form, error) {
 	return f, nil
 }
 
-// trimStrings removes leading and trailing white space from the string
-// fields of v (not from secret ones such as passwords).
-func trimStrings(v reflect.Value, info fields, prefix string) {
+// tidy removes leading and trailing white space from the string fields of
+// v (not from secret ones such as passwords) and appends to nonFinite the
+// names of float fields holding NaN or an infinity.
+func tidy(v reflect.Value, info fields, prefix string, nonFinite []string) []string {
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
-			return
+			return nonFinite
 		}
 		v = v.Elem()
 	}
 	if v.Kind() != reflect.Struct {
-		return
+		return nonFinite
 	}
 	t := v.Type()
 	for i := range t.NumField() {
@@ -234,13 +240,21 @@ func trimStrings(v reflect.Value, info fields, prefix string) {
 			name = sf.Name
 		}
 		fv := v.Field(i)
+		if fv.Kind() == reflect.Pointer && !fv.IsNil() && (fv.Elem().Kind() == reflect.Float64 || fv.Elem().Kind() == reflect.Float32) {
+			fv = fv.Elem()
+		}
 		switch {
 		case fv.Kind() == reflect.String && !info.secret(prefix+name):
 			fv.SetString(strings.TrimSpace(fv.String()))
+		case fv.Kind() == reflect.Float64 || fv.Kind() == reflect.Float32:
+			if x := fv.Float(); math.IsNaN(x) || math.IsInf(x, 0) {
+				nonFinite = append(nonFinite, prefix+name)
+			}
 		case fv.Kind() == reflect.Struct || fv.Kind() == reflect.Pointer:
-			trimStrings(fv, info, prefix+name+".")
+			nonFinite = tidy(fv, info, prefix+name+".", nonFinite)
 		}
 	}
+	return nonFinite
 }
 
 func requestValues(r *http.Request) (url.Values, error) {

@@ -227,3 +227,28 @@ func TestMalformedKeysAreMalformedInput(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeFloats: floats parse as numbers; NaN and the infinities, which
+// strconv accepts, are field errors like any other non-number.
+func TestDecodeFloats(t *testing.T) {
+	type reading struct {
+		Value float64  `form:"value" label:"Value"`
+		Small float32  `form:"small" label:"Small"`
+		Maybe *float64 `form:"maybe" label:"Maybe"`
+	}
+	fs := New(render.New(render.Options{}))
+	for in, ok := range map[string]bool{"1.5": true, "-2e3": true, "": true, "NaN": false, "nan": false, "Inf": false, "-Infinity": false, "1e400": false, "x": false} {
+		var r reading
+		f, err := fs.Decode(post(url.Values{"value": {in}, "small": {in}, "maybe": {in}}), &r)
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if got := f.Error("value") == "" && f.Error("small") == "" && f.Error("maybe") == ""; got != ok {
+			t.Errorf("%q: valid %v, want %v (errors %+v)", in, got, ok, f.Errors)
+		}
+	}
+	var r reading
+	if f, _ := fs.Decode(post(url.Values{"value": {"2.25"}, "small": {"0.5"}, "maybe": {"3"}}), &r); !f.Valid() || r.Value != 2.25 || r.Small != 0.5 || r.Maybe == nil || *r.Maybe != 3 {
+		t.Errorf("decoded %+v", r)
+	}
+}
