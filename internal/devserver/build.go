@@ -19,7 +19,6 @@ type builder struct {
 	flags []string // extra `go build` flags
 	env   []string
 	rules rules
-	n     int // builds so far; binaries alternate between two directories
 
 	// generated holds the size and modification time of every *_templ.go
 	// file after the last templ generate, so the watcher events of our
@@ -48,7 +47,7 @@ func (e *buildError) Unwrap() error { return e.err }
 // build runs templ generate when templ is set, then go build, and returns
 // the new binary's path. A failed step returns a *buildError carrying the
 // tool's output.
-func (b *builder) build(ctx context.Context, templ bool) (string, error) {
+func (b *builder) build(ctx context.Context, templ bool, running string) (string, error) {
 	if templ && b.hasTempl() {
 		out, err := b.run(ctx, "go", "tool", "templ", "generate", "-path", ".")
 		b.generated = b.snapshot()
@@ -56,11 +55,13 @@ func (b *builder) build(ctx context.Context, templ bool) (string, error) {
 			return "", &buildError{step: "templ generate", output: out, err: err}
 		}
 	}
-	b.n++
 	// Named after the app's directory, as `go build` would name it (its
 	// command line and error messages use the name), in one of two
-	// directories: the running binary is never overwritten.
-	dir := filepath.Join(b.bin, fmt.Sprint(b.n%2))
+	// directories: the one not holding running, the binary that runs now.
+	dir := filepath.Join(b.bin, "0")
+	if running != "" && filepath.Dir(running) == dir {
+		dir = filepath.Join(b.bin, "1")
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("devserver: %w", err)
 	}

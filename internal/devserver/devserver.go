@@ -217,7 +217,7 @@ func (l *loop) rebuild(ctx context.Context, templ bool) {
 	for {
 		l.logf("building…")
 		start := time.Now()
-		bin, err := l.build.build(ctx, templ)
+		bin, err := l.build.build(ctx, templ, l.built)
 		if ctx.Err() != nil {
 			return
 		}

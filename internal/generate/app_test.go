@@ -51,15 +51,15 @@ func TestNewScaffoldServe(t *testing.T) {
 			if dialect == "sqlite" {
 				// The other shapes of resource, a job and a migration, once.
 				gen("scaffold", "reading", "value:float", "taken_on:date", "note:string?") // no required string: "Reading 12"
-				gen("scaffold", "flag", "active:bool")                                     // nothing to search or keep
-				gen("scaffold", "Memo", "body:text", "--public")                           // searched by a field the list hides
+				gen("scaffold", "delivery_window", "active:bool")                          // nothing to search or keep; not *_windows.go
+				gen("scaffold", "Upload", "body:text", "--public")                         // searched by a field the list hides
 				gen("job", "send_report")
 				if out := gen("migration", "add_index"); !strings.Contains(out, "created migrations/sqlite/00006_add_index.sql") {
 					t.Errorf("migration numbering: %s", out)
 				}
 				tests = append(tests, "TestReadingsCreateShowAndEdit", "TestReadingsListAndPages", "TestReadingsDeleteAndOwnership",
-					"TestFlagsCreateShowAndEdit", "TestFlagsListAndPages", "TestFlagsDeleteAndOwnership",
-					"TestMemosCreateShowAndEdit", "TestMemosListAndPages", "TestMemosDeleteAndOwnership", "TestSendReportJob")
+					"TestDeliveryWindowsCreateShowAndEdit", "TestDeliveryWindowsListAndPages", "TestDeliveryWindowsDeleteAndOwnership",
+					"TestUploadsCreateShowAndEdit", "TestUploadsListAndPages", "TestUploadsDeleteAndOwnership", "TestSendReportJob")
 			}
 			apptest.Go(t, dir, nil, "vet", "./...")
 			// templ fmt and templ generate leave the views as written.

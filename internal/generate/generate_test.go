@@ -41,6 +41,21 @@ func TestNames(t *testing.T) {
 	}
 }
 
+// TestFileBase: files are named for the plural unless Go would read its
+// last word as a build constraint.
+func TestFileBase(t *testing.T) {
+	for in, want := range map[string]string{"Product": "products", "LineItem": "line_items", "Window": "windows",
+		"DeliveryWindow": "delivery_window", "shop_io": "shop_io", "RobotArm": "robot_arms"} {
+		n, err := ParseName(in)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got := fileBase(n); got != want {
+			t.Errorf("%s: files named %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestBadNames(t *testing.T) {
 	for _, in := range []string{"", "1Product", "line-item", "line__item", "item_", "Prod uct", "Products", "User", "users", "Session", "Home", "Layout", "Nav", "Job", "Route", "trellis_thing", "river_job", "Func", "type"} {
 		n, err := ParseName(in)

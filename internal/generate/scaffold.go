@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/trellis-go/trellis/db"
@@ -26,6 +27,23 @@ func (r resource) Path() string { return "/" + r.P.Kebab() }
 
 // Table is the table name: products, line_items.
 func (r resource) Table() string { return r.P.Snake() }
+
+// buildWords are the GOOS and GOARCH values Go reads in file names: a file
+// named x_windows.go builds only on Windows.
+var buildWords = strings.Fields(`aix android darwin dragonfly freebsd hurd illumos ios js linux nacl netbsd openbsd
+	plan9 solaris wasip1 windows zos 386 amd64 amd64p32 arm armbe arm64 arm64be loong64 mips mipsle mips64
+	mips64le mips64p32 mips64p32le ppc ppc64 ppc64le riscv riscv64 s390 s390x sparc sparc64 wasm`)
+
+// fileBase names a resource's files: the plural (products.go), or the
+// singular when the plural would end in a build constraint
+// (delivery_window.go, not delivery_windows.go).
+func fileBase(n Name) string {
+	p := n.Plural()
+	if len(p.Words) > 1 && slices.Contains(buildWords, p.Words[len(p.Words)-1]) {
+		return n.Snake()
+	}
+	return p.Snake()
+}
 
 // V is the short variable name of one record in generated code: the
 // resource's first letter unless generated code uses that name already.
@@ -194,7 +212,7 @@ func Scaffold(o ScaffoldOptions, name string, specs []string) (*Result, error) {
 	}
 	r := resource{Module: module, R: n, P: n.Plural(), Fields: fields, Public: o.Public, PerPage: PerPage}
 	p := &plan{dir: dir, force: o.Force}
-	base := r.P.Snake()
+	base := fileBase(n)
 	for _, t := range []struct{ tmpl, path string }{
 		{"resource.go.tmpl", base + ".go"},
 		{"resource_test.go.tmpl", base + "_test.go"},
