@@ -365,7 +365,7 @@ func (f Field) Invalid() (expr, message string) {
 	case f.Type == Int:
 		return `"many"`, l + " must be a whole number."
 	case f.Type == Float:
-		return `"lots"`, l + " must be a number."
+		return `"NaN"`, l + " must be a number."
 	case f.Type == Bool:
 		return `"maybe"`, l + " must be checked or unchecked."
 	}
