@@ -1,5 +1,7 @@
-// Command trellis is the Trellis command-line tool: it runs the demo app
-// and, as the framework grows, creates, develops and operates Trellis apps.
+// Command trellis is the Trellis command-line tool: it creates apps (new),
+// writes code into them (generate), runs them while they are developed with
+// live reload (dev), manages a database's schema (db) and runs the demo.
+// Inside an app, `go tool trellis` runs the version the app is built with.
 package main
 
 import (
