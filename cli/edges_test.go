@@ -203,7 +203,7 @@ func TestRoutesRequirements(t *testing.T) {
 }
 
 // TestHelp shows what the commands document: the job statuses, what a
-// route requires, where users create reads the password.
+// route requires, where users create reads the password, the profiles.
 func TestHelp(t *testing.T) {
 	statuses := make([]string, len(jobs.Statuses))
 	for i, st := range jobs.Statuses {
@@ -216,6 +216,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"jobs", "list"}, "only jobs in this status: " + strings.Join(statuses, ", ")},
 		{[]string{"routes"}, `"role:NAME", or "-" for public routes`},
 		{[]string{"users", "create"}, "a strong password is generated\nand printed once"},
+		{[]string{"serve"}, "profile: development, test or production (default $TRELLIS_ENV or development)"},
 	} {
 		var stdout bytes.Buffer
 		code := Run(context.Background(), append(tc.args, "--help"), nil, Options{Stdout: &stdout, Stderr: io.Discard})
