@@ -448,6 +448,11 @@ func (s *stack) testJobs(t *testing.T) {
 	s.fails(2, `job id "abc"`, "jobs", "retry", "abc")
 	s.fails(2, `job id "0"`, "jobs", "cancel", "0")
 	s.fails(2, "accepts 1 arg", "jobs", "retry")
+	body = nil
+	if err := json.Unmarshal([]byte(s.ok("", "jobs", "retry", fmt.Sprint(ok[1]), "--json")), &body); err != nil ||
+		body["success"] != true || body["message"] != fmt.Sprintf("Job %d (cli_test_ok) will run again.", ok[1]) {
+		t.Errorf("retry --json: %v %v", body, err)
+	}
 
 	if err := json.Unmarshal([]byte(s.ok("", "jobs", "retry-all", "--json")), &body); err != nil || body["retried"] != 2.0 ||
 		body["message"] != "2 dead jobs will run again." {

@@ -11,10 +11,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/trellis-go/trellis"
 	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/jobs"
 	"github.com/trellis-go/trellis/trellistest"
 )
 
@@ -196,6 +198,96 @@ func TestRoutesRequirements(t *testing.T) {
 	} {
 		if got[key] != want {
 			t.Errorf("%s: %q, want %q (all: %v)", key, got[key], want, got)
+		}
+	}
+}
+
+// TestHelp shows what the commands document: the job statuses, what a
+// route requires, where users create reads the password, the profiles.
+func TestHelp(t *testing.T) {
+	statuses := make([]string, len(jobs.Statuses))
+	for i, st := range jobs.Statuses {
+		statuses[i] = string(st)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"jobs", "list"}, "only jobs in this status: " + strings.Join(statuses, ", ")},
+		{[]string{"routes"}, `"role:NAME", or "-" for public routes`},
+		{[]string{"users", "create"}, "a strong password is generated\nand printed once"},
+		{[]string{"serve"}, "profile: development, test or production (default $TRELLIS_ENV or development)"},
+	} {
+		var stdout bytes.Buffer
+		code := Run(context.Background(), append(tc.args, "--help"), nil, Options{Stdout: &stdout, Stderr: io.Discard})
+		if code != 0 || !strings.Contains(stdout.String(), tc.want) {
+			t.Errorf("%v --help: exit %d, want %q in:\n%s", tc.args, code, tc.want, stdout.String())
+		}
+	}
+}
+
+// TestJobsOnABrokenDatabase reports a failing query with exit 1, not an
+// empty result: the app is built, then its jobs table is dropped.
+func TestJobsOnABrokenDatabase(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"jobs", "list"}, "no such table: river_job"},
+		{[]string{"jobs", "retry-all"}, "retried 0 dead jobs, then failed: jobs: retrying dead jobs: "},
+	} {
+		s := newStack(t, trellistest.SQLite)
+		build := s.build
+		s.build = func(ctx context.Context, cfg *config.Config, opts ...trellis.Option) (*trellis.App, error) {
+			app, err := build(ctx, cfg, opts...)
+			if err == nil {
+				_, err = app.DB.SQL.ExecContext(ctx, "DROP TABLE river_job")
+			}
+			return app, err
+		}
+		s.fails(1, tc.msg, tc.args...)
+	}
+}
+
+type structHandler struct{}
+
+func (structHandler) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+func genericHandler[T any](http.ResponseWriter, *http.Request) {}
+
+// TestHandlerName names functions without their package path or closure
+// suffixes, and anything else by its type.
+func TestHandlerName(t *testing.T) {
+	// A func value whose code pointer is no function's: its name is
+	// unknown.
+	bogus := &struct{ pc uintptr }{1}
+	unknown := *(*http.HandlerFunc)(unsafe.Pointer(&bogus))
+	for _, tc := range []struct {
+		h    http.Handler
+		want string
+	}{
+		{http.HandlerFunc(home), "cli.home"},
+		{http.HandlerFunc(genericHandler[*chi.Mux]), "cli.genericHandler[...]"},
+		{http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), "cli.TestHandlerName"},
+		{structHandler{}, "cli.structHandler"},
+		{&structHandler{}, "*cli.structHandler"},
+		{http.HandlerFunc(nil), "http.HandlerFunc"},
+		{unknown, "http.HandlerFunc"},
+	} {
+		if got := handlerName(tc.h); got != tc.want {
+			t.Errorf("handlerName(%T): %q, want %q", tc.h, got, tc.want)
+		}
+	}
+}
+
+// TestMethodRank orders a route of every method ("*") first, then the
+// methods as a reader expects them, then methods of the app's own
+// (chi.RegisterMethod).
+func TestMethodRank(t *testing.T) {
+	order := []string{"*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", "PURGE"}
+	for i := 1; i < len(order); i++ {
+		if methodRank(order[i-1]) >= methodRank(order[i]) {
+			t.Errorf("%s ranks %d, not before %s (%d)", order[i-1], methodRank(order[i-1]), order[i], methodRank(order[i]))
 		}
 	}
 }
