@@ -184,11 +184,7 @@ func handlerName(h http.Handler) string {
 	if v.Kind() != reflect.Func || v.IsNil() {
 		return fmt.Sprintf("%T", h)
 	}
-	f := runtime.FuncForPC(v.Pointer())
-	if f == nil {
-		return fmt.Sprintf("%T", h)
-	}
-	name := f.Name()
+	name := runtime.FuncForPC(v.Pointer()).Name()
 	for {
 		trimmed := closure.ReplaceAllString(name, "")
 		if trimmed == name {
@@ -196,13 +192,9 @@ func handlerName(h http.Handler) string {
 		}
 		name = trimmed
 	}
-	// Drop the package path: everything up to the last slash outside
-	// type parameters.
-	head := name
-	if i := strings.IndexByte(head, '['); i >= 0 {
-		head = head[:i]
-	}
-	if i := strings.LastIndexByte(head, '/'); i >= 0 {
+	// Drop the package path (generic instantiations print as [...], with
+	// no slash inside).
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
 		name = name[i+1:]
 	}
 	return name
