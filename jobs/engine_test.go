@@ -315,6 +315,9 @@ func TestCancelPendingAndRunning(t *testing.T) {
 		if _, err := e.Cancel(ctx, 999999); !errors.Is(err, jobs.ErrNotFound) {
 			t.Errorf("missing job: %v", err)
 		}
+		if st, err := e.Stats(ctx); err != nil || st.Total.Cancelled != 2 {
+			t.Errorf("stats count %+v cancelled jobs (%v), want 2", st.Total, err)
+		}
 	})
 }
 

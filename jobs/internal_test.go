@@ -158,3 +158,25 @@ func TestRiverSchemaHasTheColumnsOurSQLUses(t *testing.T) {
 		}
 	})
 }
+
+// TestDeadLetterRetention: dead jobs are kept until cleared by hand unless
+// jobs.dead_letter_retention is set (River's own default would delete
+// them after a week).
+func TestDeadLetterRetention(t *testing.T) {
+	d := openTestDB(t, "sqlite")
+	for retention, want := range map[time.Duration]time.Duration{0: -1, 72 * time.Hour: 72 * time.Hour} {
+		cfg := config.Default(config.Test).Jobs
+		cfg.DeadLetterRetention = retention
+		e, err := New(cfg, d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := e.riverConfig(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rc.DiscardedJobRetentionPeriod != want {
+			t.Errorf("dead_letter_retention %v: River keeps discarded jobs for %v, want %v", retention, rc.DiscardedJobRetentionPeriod, want)
+		}
+	}
+}
