@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/jobs"
 )
 
@@ -131,5 +132,47 @@ func TestStatsStatesAndResetCounters(t *testing.T) {
 	}
 	if len(st.Kinds) != 2 || st.Kinds[0].Kind != "note" || st.Kinds[0].Completed != 0 {
 		t.Errorf("kinds after the counters were reset: %+v", st.Kinds)
+	}
+}
+
+// TestListLimitAndDefaultRetries: a limit of one lists one job, and a
+// failing job without options runs jobs.max_retries + 1 times before it is
+// dead.
+func TestListLimitAndDefaultRetries(t *testing.T) {
+	e, _ := newEngine(t, "sqlite", func(c *config.Jobs) { c.MaxRetries = 1 })
+	jobs.RegisterFunc(e, func(context.Context, *jobs.Job[failArgs]) error { return errors.New("broken") })
+	ctx := context.Background()
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, err := e.Enqueue(ctx, failArgs{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the job to be dead", func() bool {
+		d, err := e.Get(ctx, first.ID)
+		return err == nil && d.Status == jobs.StatusDead
+	})
+	if d, _ := e.Get(ctx, first.ID); d.Attempt != 2 || len(d.Errors) != 2 {
+		t.Errorf("with max_retries 1 the job ran %d times (%d errors), want 2", d.Attempt, len(d.Errors))
+	}
+	if _, err := e.Enqueue(ctx, failArgs{}, &jobs.Opts{RunAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := e.List(ctx, jobs.ListParams{Limit: 1}); err != nil || len(l.Jobs) != 1 || l.NextCursor == "" {
+		t.Errorf("limit 1: %+v %v", l, err)
+	}
+}
+
+// TestStatsWithoutRiverTable: a failing count is an error, not a panic or
+// zeros.
+func TestStatsWithoutRiverTable(t *testing.T) {
+	e, d := newEngine(t, "sqlite")
+	ctx := context.Background()
+	if _, err := d.SQL.ExecContext(ctx, `DROP TABLE river_job`); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := e.Stats(ctx); err == nil {
+		t.Errorf("stats without river_job: %+v, want an error", st)
 	}
 }
