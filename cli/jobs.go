@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/trellis-go/trellis"
 	"github.com/trellis-go/trellis/jobs"
+	"github.com/trellis-go/trellis/jobs/admin"
 )
 
 // jobsCmd operates the app's background jobs as the admin API does, on
@@ -215,23 +216,9 @@ type output struct {
 	json bool
 }
 
-// apiJob is a job in the admin API's shape: the id as a string, then the
-// fields of jobs.Info.
-type apiJob struct {
-	ID string `json:"id"`
-	jobs.Info
-}
-
 func (o *output) list(res *jobs.ListResult) error {
 	if o.json {
-		out := make([]apiJob, len(res.Jobs))
-		for i, j := range res.Jobs {
-			out[i] = apiJob{ID: strconv.FormatInt(j.ID, 10), Info: j}
-		}
-		return writeJSON(o.w, map[string]any{
-			"jobs": out, "total": res.Total, "next_cursor": res.NextCursor,
-			"message": fmt.Sprintf("retrieved %d of %d jobs", len(out), res.Total),
-		})
+		return writeJSON(o.w, admin.ListBody(res))
 	}
 	tw := tabwriter.NewWriter(o.w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tQUEUE\tPRIORITY\tATTEMPT\tCREATED\tSCHEDULED")
@@ -252,14 +239,7 @@ func (o *output) list(res *jobs.ListResult) error {
 func (o *output) stats(s *jobs.Stats) error {
 	t := s.Total
 	if o.json {
-		return writeJSON(o.w, map[string]any{
-			"total_enqueued": t.Enqueued, "running": t.Running, "pending": t.Pending, "completed": t.Completed,
-			"failed": t.Failed, "dead_letter": t.DeadLetter, "avg_execution_ms": t.Execution.Avg,
-			"p95_execution_ms": t.Execution.P95, "p99_execution_ms": t.Execution.P99, "success_rate": t.SuccessRate,
-			"p50_execution_ms": t.Execution.P50, "scheduled": t.Scheduled, "retried": t.Retried, "cancelled": t.Cancelled,
-			"queue_wait": t.QueueWait, "kinds": s.Kinds, "window": s.Window,
-			"message": "statistics computed at " + s.At.Format(time.RFC3339),
-		})
+		return writeJSON(o.w, admin.StatsBody(s))
 	}
 	tw := tabwriter.NewWriter(o.w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tENQUEUED\tPENDING\tSCHEDULED\tRUNNING\tCOMPLETED\tFAILED\tRETRIED\tCANCELLED\tDEAD\tSUCCESS %\tP50 MS\tP95 MS")

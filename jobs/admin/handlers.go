@@ -141,14 +141,20 @@ func (h *Handler) listJSON(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
+	render.JSON(w, http.StatusOK, ListBody(res))
+}
+
+// ListBody is the admin API's JSON answer for a page of jobs; the app's
+// `jobs list --json` prints the same.
+func ListBody(res *jobs.ListResult) map[string]any {
 	out := make([]apiJob, len(res.Jobs))
 	for i, j := range res.Jobs {
 		out[i] = toAPI(j)
 	}
-	render.JSON(w, http.StatusOK, map[string]any{
+	return map[string]any{
 		"jobs": out, "total": res.Total, "next_cursor": res.NextCursor,
 		"message": "retrieved " + strconv.Itoa(len(out)) + " of " + strconv.Itoa(res.Total) + " jobs",
-	})
+	}
 }
 
 func (h *Handler) stats(w http.ResponseWriter, r *http.Request) {
@@ -163,15 +169,21 @@ func (h *Handler) stats(w http.ResponseWriter, r *http.Request) {
 		h.render.Fragment(w, r, http.StatusOK, statsPanel(h.links, s))
 		return
 	}
+	render.JSON(w, http.StatusOK, StatsBody(s))
+}
+
+// StatsBody is the admin API's JSON answer for job statistics; the app's
+// `jobs stats --json` prints the same.
+func StatsBody(s *jobs.Stats) map[string]any {
 	t := s.Total
-	render.JSON(w, http.StatusOK, map[string]any{
+	return map[string]any{
 		"total_enqueued": t.Enqueued, "running": t.Running, "pending": t.Pending, "completed": t.Completed,
 		"failed": t.Failed, "dead_letter": t.DeadLetter, "avg_execution_ms": t.Execution.Avg,
 		"p95_execution_ms": t.Execution.P95, "p99_execution_ms": t.Execution.P99, "success_rate": t.SuccessRate,
 		"p50_execution_ms": t.Execution.P50, "scheduled": t.Scheduled, "retried": t.Retried, "cancelled": t.Cancelled,
 		"queue_wait": t.QueueWait, "kinds": s.Kinds, "window": s.Window,
 		"message": "statistics computed at " + s.At.Format(time.RFC3339),
-	})
+	}
 }
 
 func (h *Handler) job(w http.ResponseWriter, r *http.Request) {
