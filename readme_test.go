@@ -1,19 +1,15 @@
 package trellis_test
 
 import (
-	"bufio"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
-	"github.com/trellis-go/trellis/trellistest"
+	"github.com/trellis-go/trellis/internal/apptest"
 )
 
 var (
@@ -96,42 +92,10 @@ func TestReadmeStartYourOwnApp(t *testing.T) {
 		t.Errorf("the app binary links test-only modules:\n%s", deps)
 	}
 
-	addr := trellistest.FreeAddr(t)
-	cmd := exec.Command(filepath.Join(dir, "myapp"))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "TRELLIS_SERVER_ADDR="+addr, "TRELLIS_APP_DATA_DIR="+filepath.Join(dir, "data"), "TRELLIS_APP_NAME=My app")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logs := make(chan string, 1)
-	go func() {
-		var b strings.Builder
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			b.WriteString(sc.Text() + "\n")
-		}
-		logs <- b.String()
-	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	trellistest.WaitReady(t, "http://"+addr+"/health/ready", 20*time.Second)
-	res, err := http.Get("http://" + addr + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "<h1>Greetings</h1>") || !strings.Contains(string(body), "· My app</title>") ||
-		res.Header.Get("X-Powered-By") != "myapp" {
-		t.Errorf("GET /: %d %v\n%s", res.StatusCode, res.Header, body)
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("the app did not exit cleanly on SIGTERM: %v\n%s", err, <-logs)
+	// Served on a free port; it must stop cleanly on SIGTERM when the test ends.
+	s := apptest.Serve(t, dir, filepath.Join(dir, "myapp"), "TRELLIS_APP_DATA_DIR="+filepath.Join(dir, "data"), "TRELLIS_APP_NAME=My app")
+	res := s.Get("/").AssertStatus(http.StatusOK).AssertContains("<h1>Greetings</h1>").AssertContains("· My app</title>")
+	if got := res.Header.Get("X-Powered-By"); got != "myapp" {
+		t.Errorf("GET /: X-Powered-By %q, want myapp", got)
 	}
 }
