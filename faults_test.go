@@ -146,16 +146,19 @@ func TestTLSOffersOnlyModernSuites(t *testing.T) {
 // TestDrainDelayLosesNoRequests runs 20 clients behind a simulated load
 // balancer that polls readiness every 50 ms and stops routing to the app
 // once it fails. With a drain delay longer than that, a shutdown in the
-// middle of the load fails no request.
+// middle of the load fails no request — POSTs included, which the client
+// does not retry when a kept-alive connection is closed under it.
 func TestDrainDelayLosesNoRequests(t *testing.T) {
 	for run := range 3 {
 		cfg := trellistest.Config(t)
 		cfg.Server.DrainDelay = 300 * time.Millisecond
+		cfg.CSRF.ExemptPaths = []string{"/work"}
 		app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
 		if err != nil {
 			t.Fatal(err)
 		}
 		app.Get("/work", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "done") })
+		app.Post("/work", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "done") })
 		base, cancel, done := serve(t, app)
 
 		var routing atomic.Bool
@@ -185,7 +188,13 @@ func TestDrainDelayLosesNoRequests(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := 0; i < 2000 && routing.Load(); i++ {
-					res, err := client.Get(base + "/work")
+					var res *http.Response
+					var err error
+					if i%2 == 0 {
+						res, err = client.Get(base + "/work")
+					} else {
+						res, err = client.Post(base+"/work", "text/plain", strings.NewReader("job"))
+					}
 					if err != nil {
 						failed.Add(1)
 						continue

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -28,7 +29,7 @@ func (a *App) Run(ctx context.Context) error {
 
 // Serve serves on ln until ctx is done, then shuts down gracefully: the
 // health check reports not ready while the app keeps serving for
-// server.drain_delay with keep-alives off, then the server stops accepting
+// server.drain_delay, each answer closing its connection, then the server stops accepting
 // connections, closes idle ones and lets in-flight requests finish within
 // server.shutdown_timeout, shutdown hooks (background workers, which finish
 // their running jobs in the same grace period) stop, and the database
@@ -37,8 +38,19 @@ func (a *App) Run(ctx context.Context) error {
 // clean or forced shutdown, and an error only when serving failed.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	cfg := a.Config.Server
+	// While draining, every answer closes its connection, so clients
+	// reconnect elsewhere. Idle keep-alive connections stay open until
+	// Shutdown: closing them at once (as SetKeepAlivesEnabled(false)
+	// does) races with a load balancer that still routes here and sends a
+	// request on one, and a POST lost that way is not retried.
+	var draining atomic.Bool
 	srv := &http.Server{
-		Handler:           a,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if draining.Load() {
+				w.Header().Set("Connection", "close")
+			}
+			a.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
@@ -92,9 +104,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.Health.SetShuttingDown()
 	if serveErr == nil && cfg.DrainDelay > 0 {
 		// Keep serving while load balancers notice the failing readiness
-		// check; answers close their connections so clients reconnect
-		// elsewhere instead of reusing this one.
-		srv.SetKeepAlivesEnabled(false)
+		// check.
+		draining.Store(true)
 		time.Sleep(cfg.DrainDelay)
 	}
 	graceCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)

@@ -180,3 +180,21 @@ func TestDeadLetterRetention(t *testing.T) {
 		}
 	}
 }
+
+// TestCounterSchemaConcurrentStarts recreates the counter triggers from
+// several processes' worth of connections at once, as instances starting
+// together do: every one succeeds.
+func TestCounterSchemaConcurrentStarts(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		d := openTestDB(t, dialect)
+		errs := make(chan error, 8)
+		for range cap(errs) {
+			go func() { errs <- ensureCounterSchema(context.Background(), d) }()
+		}
+		for range cap(errs) {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+	})
+}

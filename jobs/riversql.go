@@ -101,15 +101,30 @@ var postgresCounterSchema = []string{
 		REFERENCING OLD TABLE AS trellis_old NEW TABLE AS trellis_new FOR EACH STATEMENT EXECUTE FUNCTION trellis_job_count_updates()`,
 }
 
+// counterSchemaLock is the PostgreSQL advisory lock key taken while the
+// counter triggers are (re)created: instances starting together would
+// otherwise replace the same functions at once, which PostgreSQL refuses
+// with "tuple concurrently updated".
+const counterSchemaLock = 0x7472656c6c6973 // "trellis"
+
+// ensureCounterSchema (re)creates the counter triggers in one transaction.
 func ensureCounterSchema(ctx context.Context, d *db.DB) error {
 	stmts := sqliteCounterSchema
 	if d.Dialect == db.Postgres {
-		stmts = postgresCounterSchema
+		stmts = append([]string{fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, counterSchemaLock)}, postgresCounterSchema...)
 	}
+	tx, err := d.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("jobs: creating metrics triggers: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
 	for _, s := range stmts {
-		if _, err := d.SQL.ExecContext(ctx, s); err != nil {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("jobs: creating metrics triggers: %w", err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("jobs: creating metrics triggers: %w", err)
 	}
 	return nil
 }
