@@ -155,6 +155,7 @@ func newRoot(build Build, o *Options) *cobra.Command {
 		cmds.routesCmd(),
 		cmds.jobsCmd(),
 		cmds.usersCmd(),
+		cmds.healthCmd(),
 	)
 	return root
 }

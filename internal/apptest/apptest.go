@@ -4,6 +4,7 @@ package apptest
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trellis-go/trellis/health"
 	"github.com/trellis-go/trellis/trellistest"
 )
 
@@ -27,12 +29,19 @@ func Go(t testing.TB, dir string, env []string, args ...string) string {
 	return Run(t, dir, env, "go", args...)
 }
 
+// runTimeout bounds one command, so a hung build or test fails with its
+// output instead of stalling the whole package until go test's timeout.
+const runTimeout = 5 * time.Minute
+
 // Run runs name in dir with env added and returns its standard output,
-// failing the test (with both outputs) on error.
+// failing the test (with both outputs) on error or after runTimeout.
 func Run(t testing.TB, dir string, env []string, name string, args ...string) string {
 	t.Helper()
 	start := time.Now()
-	cmd := exec.Command(name, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.WaitDelay = 5 * time.Second // a child left holding the output pipes
 	cmd.Dir, cmd.Env = dir, append(append([]string{}, goEnv...), env...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -57,7 +66,17 @@ func Build(t testing.TB, dir string) string {
 // SIGTERM when the test ends.
 func Serve(t testing.TB, dir, bin string, env ...string) *trellistest.Server {
 	t.Helper()
-	addr := trellistest.FreeAddr(t)
+	return ServeAt(t, dir, bin, trellistest.FreeAddr(t), env...)
+}
+
+// ServeAt is Serve on the listen address addr (server.addr), which may
+// name every interface, such as ":3000".
+func ServeAt(t testing.TB, dir, bin, addr string, env ...string) *trellistest.Server {
+	t.Helper()
+	base, err := health.ProbeURL(addr, false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), append([]string{"TRELLIS_SERVER_ADDR=" + addr}, env...)...)
@@ -93,6 +112,6 @@ func Serve(t testing.TB, dir, bin string, env ...string) *trellistest.Server {
 			t.Errorf("the app did not stop within 30s of SIGTERM")
 		}
 	})
-	trellistest.WaitReady(t, "http://"+addr+"/health/ready", 30*time.Second)
-	return trellistest.Connect(t, "http://"+addr)
+	trellistest.WaitReady(t, base+"/health/ready", 30*time.Second)
+	return trellistest.Connect(t, base)
 }

@@ -16,6 +16,8 @@
 //	static/app.css                 the app's stylesheet, served under /static/
 //	config/trellis.toml            settings; trellis.production.toml for production
 //	app_test.go                    the app's test, on every backend
+//	Dockerfile, .dockerignore      the production image
+//	deploy/<binary>.service        a hardened systemd unit
 //	README.md, .gitignore
 package newapp
 
@@ -85,6 +87,7 @@ type data struct {
 	DB          string // sqlite or postgres
 	DBName      string // the PostgreSQL database name
 	DatabaseURL string // the PostgreSQL URL in config/trellis.toml
+	GoVersion   string // the Go release the Dockerfile builds with
 }
 
 // Create writes a new app into o.Dir, generates its templ code and runs
@@ -139,7 +142,7 @@ func (o Options) resolve() (string, data, error) {
 	if err != nil {
 		return "", data{}, fmt.Errorf("app directory %s: %w", o.Dir, err)
 	}
-	d := data{Name: filepath.Base(dir), DB: o.DB, Module: o.Module}
+	d := data{Name: filepath.Base(dir), DB: o.DB, Module: o.Module, GoVersion: GoVersion}
 	if d.DB == "" {
 		d.DB = databases[0]
 	}
@@ -224,8 +227,13 @@ func render(d data, src Source) (map[string][]byte, error) {
 			return err
 		}
 		name := strings.TrimSuffix(strings.TrimPrefix(p, "template/"), ".tmpl")
-		if name == "gitignore" {
-			name = ".gitignore" // a dot file would hide from go:embed and tools
+		// Dot files would hide from go:embed and tools; the unit is named
+		// after the binary.
+		switch name {
+		case "gitignore", "dockerignore":
+			name = "." + name
+		case "deploy/app.service":
+			name = "deploy/" + d.Binary + ".service"
 		}
 		content := b.Bytes()
 		switch {

@@ -71,6 +71,7 @@ func TestNewApp(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "app.db")); err != nil {
 		t.Errorf("the app keeps no SQLite database in app.data_dir: %v", err)
 	}
+	checkDeploy(t, dir)
 }
 
 // readGenerated returns the generated templ code in dir, concatenated.
