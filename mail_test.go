@@ -95,3 +95,11 @@ func TestMailThroughTheStack(t *testing.T) {
 		a.PostForm("/invite", url.Values{"email": {"not an address"}}).AssertStatus(http.StatusUnprocessableEntity)
 	})
 }
+
+// textPart is a plain-text mail body.
+func textPart(s string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := io.WriteString(w, s)
+		return err
+	})
+}
