@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/a-h/templ"
+	"github.com/trellis-go/trellis"
 	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/mail"
 	"github.com/trellis-go/trellis/trellistest"
@@ -102,4 +103,35 @@ func textPart(s string) templ.Component {
 		_, err := io.WriteString(w, s)
 		return err
 	})
+}
+
+// TestProductionNeedsBaseURL: an app with a database (and so a mailer)
+// refuses to start in production without app.base_url, naming the key and
+// the fix; one without a database sends no mail and needs none.
+func TestProductionNeedsBaseURL(t *testing.T) {
+	cfg := config.Default(config.Production)
+	cfg.App.DataDir = t.TempDir()
+	_, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
+	if err == nil || !config.IsConfigError(err) || !strings.Contains(err.Error(), "app.base_url") || !strings.Contains(err.Error(), "TRELLIS_APP_BASE_URL") {
+		t.Fatalf("production without app.base_url: %v", err)
+	}
+	app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard), trellis.WithoutDatabase())
+	if err != nil {
+		t.Fatalf("production without a database: %v", err)
+	}
+	if app.Mail != nil {
+		t.Error("an app without a database has a mailer")
+	}
+	cfg.App.BaseURL = "https://shop.example.com"
+	app, err = trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close(context.Background())
+	if got := app.Mail.URL("/reset?t=1"); got != "https://shop.example.com/reset?t=1" {
+		t.Errorf("URL = %q", got)
+	}
+	if got := app.Mail.From(); got != `"Trellis" <no-reply@shop.example.com>` {
+		t.Errorf("From = %q", got)
+	}
 }

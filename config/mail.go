@@ -95,6 +95,9 @@ func ParseSMTPURL(s string) (SMTPURL, error) {
 		return SMTPURL{}, fmt.Errorf("%w: a path or fragment has no meaning here", ErrSMTPURL)
 	}
 	out.Host = u.Hostname()
+	if out.Host == "" {
+		return SMTPURL{}, fmt.Errorf("%w: no host", ErrSMTPURL)
+	}
 	port := u.Port()
 	if port == "" {
 		return SMTPURL{}, fmt.Errorf("%w: no port", ErrSMTPURL)
