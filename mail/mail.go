@@ -47,8 +47,11 @@ type Message struct {
 	// HTML is the HTML part, rendered when Send is called. HTML or Text
 	// (or both) is required.
 	HTML templ.Component
-	// Text is the plain-text part; when nil the mailer derives one from
-	// the HTML, links written out as "text (url)".
+	// Text is the plain-text part. A templ component escapes for HTML, so
+	// the mailer reads its output as HTML: entities are decoded, <p>,
+	// <br> and other blocks end lines, links become "text (url)".
+	// PlainText(s) is used verbatim instead. When nil the mailer derives
+	// the text from the HTML the same way.
 	Text templ.Component
 	// Headers are extra headers ("List-Unsubscribe", "X-Campaign"); the
 	// mailer refuses the ones it owns (From, To, Subject, Date, ...).

@@ -217,3 +217,27 @@ func TestOutboxKeepsTheNewest(t *testing.T) {
 		t.Errorf("Clear = %d, %v", c, err)
 	}
 }
+
+// TestTextPart: a templ text part is read as HTML (entities decoded, blocks
+// end lines); PlainText is verbatim.
+func TestTextPart(t *testing.T) {
+	m := newMailer(t, Options{})
+	tc := templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := io.WriteString(w, "<p>Hi "+templ.EscapeString("Ann <A&B>")+"!</p>\n<p>Go: https://x.example/a?b=1&amp;c=2</p>")
+		return err
+	})
+	r, err := m.render(context.Background(), Message{To: []string{"a@example.com"}, Subject: "s", Text: tc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Text != "Hi Ann <A&B>!\nGo: https://x.example/a?b=1&c=2\n" {
+		t.Errorf("templ text part = %q", r.Text)
+	}
+	r, err = m.render(context.Background(), Message{To: []string{"a@example.com"}, Subject: "s", Text: PlainText("line 1\n  <kept> &amp;\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Text != "line 1\n  <kept> &amp;\n" {
+		t.Errorf("PlainText part = %q", r.Text)
+	}
+}

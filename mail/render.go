@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"html"
+	"io"
 	"net/mail"
 	"strings"
 	"time"
@@ -102,10 +104,15 @@ func (m *Mailer) render(ctx context.Context, msg Message) (*Mail, error) {
 			return nil, err
 		}
 	}
-	if msg.Text != nil {
-		if out.Text, err = renderComponent(ctx, msg.Text, "text"); err != nil {
+	if pt, ok := msg.Text.(plainText); ok {
+		out.Text = string(pt)
+	} else if msg.Text != nil {
+		// A templ component escapes its output for HTML; read it as HTML.
+		s, err := renderComponent(ctx, msg.Text, "text")
+		if err != nil {
 			return nil, err
 		}
+		out.Text = HTMLToText(s)
 	} else {
 		out.Text = HTMLToText(out.HTML)
 	}
@@ -180,3 +187,17 @@ func (m *Mailer) messageID() string {
 	}
 	return hex.EncodeToString(b[:]) + "@" + domain
 }
+
+// plainText is a text part used verbatim.
+type plainText string
+
+// Render writes the text HTML-escaped, so the component also renders
+// sensibly inside a page.
+func (p plainText) Render(_ context.Context, w io.Writer) error {
+	_, err := io.WriteString(w, html.EscapeString(string(p)))
+	return err
+}
+
+// PlainText is a Message.Text used as it is, line breaks included —
+// unlike a templ component, whose output the mailer reads as HTML.
+func PlainText(s string) templ.Component { return plainText(s) }
