@@ -111,15 +111,30 @@ func (h *Handler) Routes(r chi.Router) {
 // links builds every URL from the prefix.
 type links struct{ prefix string }
 
-func (l links) Home() string         { return l.prefix }
-func (l links) ListPart() string     { return l.prefix + "?part=list" }
-func (l links) Clear() string        { return l.prefix + "/clear" }
-func (l links) Previews() string     { return l.prefix + "/previews" }
+// Home is the outbox page.
+func (l links) Home() string { return l.prefix }
+
+// ListPart is the outbox table alone, for htmx refreshes.
+func (l links) ListPart() string { return l.prefix + "?part=list" }
+
+// Clear deletes every mail (POST).
+func (l links) Clear() string { return l.prefix + "/clear" }
+
+// Previews is the previews page.
+func (l links) Previews() string { return l.prefix + "/previews" }
+
+// Mail is one mail's page.
 func (l links) Mail(id int64) string { return l.prefix + "/" + strconv.FormatInt(id, 10) }
+
+// HTML is one mail's sandboxed HTML part.
 func (l links) HTML(id int64) string { return l.Mail(id) + "/html" }
-func (l links) Raw(id int64) string  { return l.Mail(id) + "/raw" }
-func (l links) PreviewHTML(n string) string {
-	return l.prefix + "/previews/" + url.PathEscape(n) + "/html"
+
+// Raw is one mail's source.
+func (l links) Raw(id int64) string { return l.Mail(id) + "/raw" }
+
+// PreviewHTML is one preview's sandboxed HTML part.
+func (l links) PreviewHTML(name string) string {
+	return l.prefix + "/previews/" + url.PathEscape(name) + "/html"
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
@@ -215,11 +230,14 @@ func (h *Handler) clear(w http.ResponseWriter, r *http.Request) {
 	render.Redirect(w, r, h.links.Home())
 }
 
-// preview is one rendered preview.
+// preview is one rendered preview: its mail, or why it failed.
 type preview struct {
+	// Name is the registered name.
 	Name string
+	// Mail is the rendered mail when Err is empty.
 	Mail *mail.Mail
-	Err  string
+	// Err says why the preview failed to render.
+	Err string
 }
 
 func (h *Handler) previews(w http.ResponseWriter, r *http.Request) {
