@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,8 +35,9 @@ func mailCount() int {
 	return 1000
 }
 
-// TestReportMailRequest compares a request that sends a mail (render +
-// enqueue in one transaction) with the same request without the mail,
+// TestReportMailRequest compares a request that saves its session and
+// sends a mail (render, then store + enqueue in one transaction) with the
+// same request without the mail,
 // interleaved in one run, while the delivery jobs drain into the outbox.
 func TestReportMailRequest(t *testing.T) {
 	if os.Getenv("TRELLIS_BENCH") != "1" {
@@ -44,12 +46,14 @@ func TestReportMailRequest(t *testing.T) {
 	fmt.Println("POST that sends a mail vs the same POST without (loopback, sequential, interleaved, workers delivering):")
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		app := sessionApp(t, dialect)
-		n := 0
+		var n atomic.Int64
 		app.Post("/signup", func(w http.ResponseWriter, r *http.Request) {
-			app.Sessions.Put(r.Context(), "k", "v")
+			// A request that writes (its session, saved to the database),
+			// as one that sends mail usually does.
+			i := int(n.Add(1))
+			app.Sessions.Put(r.Context(), "k", strconv.Itoa(i))
 			if r.URL.Query().Get("mail") == "1" {
-				n++
-				if err := app.Mail.Send(r.Context(), mail.Message{To: []string{"user@example.com"}, Subject: "Welcome", HTML: mailBody(n)}); err != nil {
+				if err := app.Mail.Send(r.Context(), mail.Message{To: []string{"user@example.com"}, Subject: "Welcome", HTML: mailBody(i)}); err != nil {
 					http.Error(w, err.Error(), http.StatusInternalServerError)
 					return
 				}
