@@ -84,6 +84,7 @@ func (a *App) setupAccounts() error {
 		Limiter: limiter, LoginRate: rates["login"], RegisterRate: rates["register"], PasswordRate: rates["password"],
 		Registration: cfg.Auth.Registration,
 		Prefix:       authPrefix(a.opts),
+		Mail:         a.Mail,
 	})
 
 	a.CSRF, err = csrf.New(csrf.Options{

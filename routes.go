@@ -30,6 +30,11 @@ const (
 	// required check passes and the app is not shutting down) and
 	// {prefix}/live (liveness). Default prefix "/health".
 	HealthChecks RouteSet = "health"
+	// MailOutbox is the development mail pages: the outbox and the
+	// template previews (see package mail/outbox). Default prefix
+	// "/dev/mail"; mounted in development, and elsewhere only when
+	// mail.outbox_ui is on, then for admins only.
+	MailOutbox RouteSet = "mail-outbox"
 	// Metrics is the Prometheus endpoint. Its place comes from the config
 	// (metrics.path, or its own listener on metrics.addr); Without
 	// turns it off like metrics.enabled = false.
@@ -42,6 +47,7 @@ var defaultMounts = map[RouteSet]string{
 	RoleAPI:      "/admin/users",
 	JobsAdmin:    "/admin/jobs",
 	HealthChecks: "/health",
+	MailOutbox:   "/dev/mail",
 	Metrics:      "",
 }
 
@@ -78,7 +84,7 @@ func (o *options) mount(set RouteSet, prefix string) {
 func (o *options) checkMounts() error {
 	for set, prefix := range o.mounts {
 		if _, ok := defaultMounts[set]; !ok {
-			return fmt.Errorf("trellis: unknown route set %q: use trellis.AuthPages, RoleAPI, JobsAdmin, HealthChecks or Metrics", set)
+			return fmt.Errorf("trellis: unknown route set %q: use trellis.AuthPages, RoleAPI, JobsAdmin, HealthChecks, MailOutbox or Metrics", set)
 		}
 		if prefix == off {
 			continue
@@ -139,5 +145,5 @@ func (a *App) mountBuiltins() error {
 			admin.Routes(r)
 		})
 	}
-	return nil
+	return a.mountMailOutbox()
 }

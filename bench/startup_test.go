@@ -31,7 +31,7 @@ func TestReportStartup(t *testing.T) {
 	for _, label := range []string{"first start", "restart"} {
 		addr := trellistest.FreeAddr(t)
 		cmd := exec.Command(bin, "demo", "--addr", addr, "--data", data)
-		cmd.Env = append(os.Environ(), "TRELLIS_ENV=production", "TRELLIS_LOGGING_LEVEL=warn")
+		cmd.Env = append(os.Environ(), "TRELLIS_ENV=production", "TRELLIS_LOGGING_LEVEL=warn", "TRELLIS_APP_BASE_URL=https://demo.example.com")
 		start := time.Now()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

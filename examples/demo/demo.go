@@ -24,6 +24,7 @@ import (
 	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/examples/demo/views"
 	"github.com/trellis-go/trellis/htmx"
+	"github.com/trellis-go/trellis/mail"
 	"github.com/trellis-go/trellis/render"
 )
 
@@ -47,7 +48,7 @@ func New(ctx context.Context, cfg *config.Config, adminPassword string, opts ...
 	opts = append([]trellis.Option{
 		trellis.WithMigrations(migrationsFS),
 		trellis.WithNav(templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-			return views.Nav(d.clicks(ctx)).Render(ctx, w)
+			return views.Nav(d.clicks(ctx), d.mailOutbox).Render(ctx, w)
 		})),
 	}, opts...)
 	app, err := trellis.New(ctx, cfg, opts...)
@@ -55,6 +56,7 @@ func New(ctx context.Context, cfg *config.Config, adminPassword string, opts ...
 		return nil, err
 	}
 	d.app = app
+	d.mailPreviews(app)
 	if err := seedAdmin(app, adminPassword); err != nil {
 		_ = app.Close(context.Background())
 		return nil, err
@@ -76,6 +78,25 @@ func New(ctx context.Context, cfg *config.Config, adminPassword string, opts ...
 
 type demo struct {
 	app *trellis.App
+	// mailOutbox is the outbox link in the nav: set in development when
+	// mail is stored rather than sent.
+	mailOutbox string
+}
+
+// mailPreviews registers the demo's mail templates for
+// /dev/mail/previews and, in development with the outbox in use, links
+// the outbox from the nav.
+func (d *demo) mailPreviews(app *trellis.App) {
+	app.Mail.Preview("welcome", func(context.Context) mail.Message {
+		link := app.Mail.URL("/notes")
+		return mail.Message{
+			To: []string{"Ann Example <ann@example.com>"}, Subject: "Welcome to the Trellis demo",
+			HTML: views.WelcomeMail("Ann <Example>", link), Text: views.WelcomeText("Ann <Example>", link),
+		}
+	})
+	if app.Config.Profile == config.Development && app.Mail.Outbox() != nil {
+		d.mailOutbox = "/dev/mail"
+	}
 }
 
 func (d *demo) index(w http.ResponseWriter, r *http.Request) {

@@ -124,6 +124,8 @@ func checkDeploy(t *testing.T, dir string) {
 		}
 		env = append(env, k+"="+v)
 	}
+	// What every deployment adds, as the Dockerfile's comment shows.
+	env = append(env, "TRELLIS_APP_BASE_URL=https://myapp.example.com")
 	s := apptest.ServeAt(t, srv, bin, ":"+port, env...)
 	if out := apptest.Run(t, srv, env, bin, "health"); !strings.HasPrefix(out, "ok http://127.0.0.1:"+port+"/health/ready") {
 		t.Errorf("health: %q", out)

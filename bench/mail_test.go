@@ -1,0 +1,194 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/trellis-go/trellis"
+	"github.com/trellis-go/trellis/internal/smtptest"
+	"github.com/trellis-go/trellis/mail"
+	"github.com/trellis-go/trellis/trellistest"
+	gomail "github.com/wneessen/go-mail"
+)
+
+// mailBody is a typical transactional mail: a greeting and a link.
+func mailBody(n int) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := fmt.Fprintf(w, `<p>Hello,</p><p>Reset your password: <a href="https://app.example.com/password/reset/%d">reset</a></p><p>The team</p>`, n)
+		return err
+	})
+}
+
+// mailCount is how many mails the throughput report sends.
+func mailCount() int {
+	if n, err := strconv.Atoi(os.Getenv("TRELLIS_BENCH_MAILS")); err == nil && n > 0 {
+		return n
+	}
+	return 1000
+}
+
+// TestReportMailRequest compares a request that saves its session and
+// sends a mail (render, then store + enqueue in one transaction) with the
+// same request without the mail,
+// interleaved in one run, while the delivery jobs drain into the outbox.
+func TestReportMailRequest(t *testing.T) {
+	if os.Getenv("TRELLIS_BENCH") != "1" {
+		t.Skip("set TRELLIS_BENCH=1 to run benchmarks")
+	}
+	fmt.Println("POST that sends a mail vs the same POST without (loopback, sequential, interleaved, workers delivering):")
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		app := sessionApp(t, dialect)
+		var n atomic.Int64
+		app.Post("/signup", func(w http.ResponseWriter, r *http.Request) {
+			// A request that writes (its session, saved to the database),
+			// as one that sends mail usually does.
+			i := int(n.Add(1))
+			app.Sessions.Put(r.Context(), "k", strconv.Itoa(i))
+			if r.URL.Query().Get("mail") == "1" {
+				if err := app.Mail.Send(r.Context(), mail.Message{To: []string{"user@example.com"}, Subject: "Welcome", HTML: mailBody(i)}); err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+			}
+			w.WriteHeader(http.StatusNoContent)
+		})
+		cookie, token := establish(t, app)
+		if err := app.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		base := listen(t, app)
+		client := &http.Client{}
+		do := func(path string) time.Duration {
+			req, _ := http.NewRequest("POST", base+path, nil)
+			req.AddCookie(cookie)
+			req.Header.Set("X-CSRF-Token", token)
+			start := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("%s: %d", path, resp.StatusCode)
+			}
+			return time.Since(start)
+		}
+		for range 50 { // warm up
+			do("signup")
+			do("signup?mail=1")
+		}
+		var without, with []time.Duration
+		for range 1000 {
+			without = append(without, do("signup"))
+			with = append(with, do("signup?mail=1"))
+		}
+		p50a, p99a := quantile(without, 0.5), quantile(without, 0.99)
+		p50b, p99b := quantile(with, 0.5), quantile(with, 0.99)
+		fmt.Printf("  %-8s without mail %s\n  %-8s with mail    %s   ratio p50 %.2fx  p99 %.2fx\n",
+			dialect, percentiles(without), dialect, percentiles(with), float64(p50b)/float64(p50a), float64(p99b)/float64(p99a))
+	}
+}
+
+// quantile returns the q-quantile of d (d is sorted in place).
+func quantile(d []time.Duration, q float64) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	return s[int(q*float64(len(s)-1))]
+}
+
+// TestReportMailThroughput measures mails per second delivered to a local
+// SMTP server by the delivery jobs (and, apart, Send's own rate), against raw
+// go-mail send loops without a queue: one connection per mail (what a
+// delivery job does) and one connection for every mail.
+func TestReportMailThroughput(t *testing.T) {
+	if os.Getenv("TRELLIS_BENCH") != "1" {
+		t.Skip("set TRELLIS_BENCH=1 to run benchmarks")
+	}
+	n := mailCount()
+	fmt.Printf("mail throughput to an in-process SMTP server on loopback, %d mails:\n", n)
+
+	msg := func(i int) *gomail.Msg {
+		m := gomail.NewMsg()
+		_ = m.From("Shop <shop@example.com>")
+		_ = m.To("user@example.com")
+		m.Subject("Welcome " + strconv.Itoa(i))
+		m.SetBodyString(gomail.TypeTextPlain, "Hello")
+		return m
+	}
+	srv := smtptest.Start(t, smtptest.Options{})
+	port, _ := strconv.Atoi(srv.Port())
+	client := func() *gomail.Client {
+		c, err := gomail.NewClient("127.0.0.1", gomail.WithPort(port), gomail.WithTLSPolicy(gomail.NoTLS))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	start := time.Now()
+	for i := range n {
+		if err := client().DialAndSend(msg(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	perConn := float64(n) / time.Since(start).Seconds()
+	srv.WaitFor(t, n, time.Minute)
+
+	srv = smtptest.Start(t, smtptest.Options{})
+	port, _ = strconv.Atoi(srv.Port())
+	msgs := make([]*gomail.Msg, n)
+	for i := range msgs {
+		msgs[i] = msg(i)
+	}
+	start = time.Now()
+	if err := client().DialAndSend(msgs...); err != nil {
+		t.Fatal(err)
+	}
+	oneConn := float64(n) / time.Since(start).Seconds()
+	srv.WaitFor(t, n, time.Minute)
+	fmt.Printf("  raw go-mail, a connection per mail (sequential)  %8.0f mails/s\n", perConn)
+	fmt.Printf("  raw go-mail, one connection for all              %8.0f mails/s\n", oneConn)
+
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		srv := smtptest.Start(t, smtptest.Options{})
+		cfg := trellistest.Config(t)
+		if dialect == "postgres" {
+			cfg.Database.URL = trellistest.PostgresURL(t)
+		}
+		cfg.Mail.SMTPURL = "smtp://" + srv.Addr + "?tls=none"
+		app, err := trellis.New(context.Background(), cfg, trellis.WithLogOutput(io.Discard))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		// Enqueue everything first (workers stopped), then time delivery
+		// alone: the queue's own cost, apart from the requests'.
+		start := time.Now()
+		for i := range n {
+			if err := app.Mail.Send(ctx, mail.Message{To: []string{"user@example.com"}, Subject: "Welcome " + strconv.Itoa(i), HTML: mailBody(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		enqueue := float64(n) / time.Since(start).Seconds()
+		start = time.Now()
+		if err := app.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		srv.WaitFor(t, n, 5*time.Minute)
+		rate := float64(n) / time.Since(start).Seconds()
+		fmt.Printf("  Trellis %-8s job delivery (%s workers)      %8.0f mails/s   vs per-connection loop %.2fx   (Send alone: %.0f mails/s)\n",
+			dialect, cfg.Jobs.Queues[0], rate, rate/perConn, enqueue)
+		_ = app.Close(ctx)
+	}
+}
