@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,7 @@ import (
 	"github.com/cedar-policy/cedar-go/types"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trellis-go/trellis/auth"
+	"github.com/trellis-go/trellis/render"
 )
 
 // Options configures an Authorizer.
@@ -45,6 +47,13 @@ type Options struct {
 	Source string
 	// Principal adds app attributes to signed-in users' principals.
 	Principal PrincipalFunc
+	// Render answers the requests guards deny (403, 404) or cannot load;
+	// Require needs it.
+	Render *render.Renderer
+	// SignIn answers an anonymous visitor a guard denies — usually a
+	// redirect to the login page, since signing in may help. Nil answers
+	// 403 like everyone else.
+	SignIn http.Handler
 	// Logger receives decision lines (debug) and denials caused by errors
 	// (error). Default: discard.
 	Logger *slog.Logger
@@ -150,6 +159,20 @@ func (a *Authorizer) Use(actions ...string) error {
 		if !slices.Contains(a.actions, act) {
 			a.actions = append(a.actions, act)
 		}
+	}
+	return nil
+}
+
+// Check reports whether the schema in force lets action apply to
+// resources of type resourceType, for wiring that must fail at start-up
+// rather than deny every request.
+func (a *Authorizer) Check(action, resourceType string) error {
+	act, ok := a.set.Load().schema.Actions[types.NewEntityUID("Action", types.String(action))]
+	if !ok {
+		return fmt.Errorf("%w: the schema (%s) declares no action %q", ErrInvalid, a.opts.Source, action)
+	}
+	if act.AppliesTo == nil || !slices.Contains(act.AppliesTo.Resources, types.EntityType(resourceType)) {
+		return fmt.Errorf("%w: in the schema (%s), action %q does not apply to resources of type %s", ErrInvalid, a.opts.Source, action, resourceType)
 	}
 	return nil
 }

@@ -212,6 +212,8 @@ func TestLoadErrors(t *testing.T) {
 		"schema syntax": {map[string]string{"schema.cedarschema": "entity User {", "a.cedar": valid}, []string{"policies/schema.cedarschema: the schema does not parse"}},
 		"schema lacks principal attrs": {map[string]string{"schema.cedarschema": strings.Replace(docSchema, "verified: Bool", "verified: String", 1), "a.cedar": valid},
 			[]string{"the User entity type cannot hold a signed-in user", "fix: declare entity User { roles: Set<String>, verified: Bool }"}},
+		"action not for anonymous": {map[string]string{"schema.cedarschema": strings.Replace(docSchema, "[User, Anonymous]", "User", 1), "a.cedar": valid},
+			[]string{`action "doc.read" does not apply to both User and Anonymous principals`}},
 		"schema lacks Anonymous": {map[string]string{"schema.cedarschema": strings.Replace(docSchema, "entity Anonymous;", "", 1) + "entity X;", "a.cedar": `permit (principal, action, resource);`},
 			[]string{"Anonymous"}},
 	}

@@ -88,19 +88,15 @@ func Static(res Resource) ResourceFunc {
 	return func(*http.Request) (Resource, error) { return res, nil }
 }
 
-// GuardOptions tells a guard how to answer.
-type GuardOptions struct {
-	// Render answers errors, 403 and 404 (required).
-	Render *render.Renderer
-	// SignIn answers an anonymous visitor who is denied — usually a
-	// redirect to the login page, since signing in may help. Nil answers
-	// 403 like everyone else.
-	SignIn http.Handler
-	// Hide names an action (such as "note.read"): when a request is
-	// denied and the user may not perform Hide on the resource either,
-	// the guard answers 404 as if it did not exist, so other users'
-	// resources cannot be discovered.
-	Hide string
+// RequireOption adjusts one guard.
+type RequireOption func(*guard)
+
+// Hide names an action (such as "note.read"): when a request is denied
+// and the user may not perform that action on the resource either, the
+// guard answers 404 as if the resource did not exist, so other users'
+// resources cannot be discovered by probing ids.
+func Hide(action string) RequireOption {
+	return func(g *guard) { g.hide = action }
 }
 
 // NotAllowed is the message of the 403 page; it never names a policy.
@@ -108,28 +104,37 @@ const NotAllowed = "You are not allowed to do that."
 
 // Require guards a route: it loads the resource with load, lets the
 // request through when the policies allow action on it (the handler reads
-// it with Loaded), and otherwise answers 403 with NotAllowed (404 with
-// Hide, a sign-in for anonymous visitors with SignIn). It panics when the
-// schema does not declare action, so a typo fails at start-up. The
-// handlers it returns are auth.Guards with requirement "policy:ACTION",
-// so `routes` lists them.
-func (a *Authorizer) Require(action string, load ResourceFunc, o GuardOptions) func(http.Handler) http.Handler {
-	if err := a.Use(action); err != nil {
-		panic(err.Error())
-	}
-	if o.Hide != "" {
-		if err := a.Use(o.Hide); err != nil {
-			panic(err.Error())
-		}
-	}
-	if o.Render == nil {
-		panic("authz: Require needs GuardOptions.Render")
+// it with Loaded), and otherwise answers 403 with NotAllowed — or 404
+// with Hide, or Options.SignIn for an anonymous visitor. A load that
+// fails answers 404 (ErrNotFound), its own 4xx, or the error page.
+//
+// Require panics, like a route registered twice, when the schema does
+// not declare action or Options.Render is nil, so a typo fails at
+// start-up. The handlers it returns are auth.Guards with requirement
+// "policy:ACTION", so the app's `routes` command lists them.
+func (a *Authorizer) Require(action string, load ResourceFunc, opts ...RequireOption) func(http.Handler) http.Handler {
+	if a.opts.Render == nil {
+		panic("authz: Require needs Options.Render to answer denied requests")
 	}
 	if load == nil {
 		panic("authz: Require needs a ResourceFunc")
 	}
+	proto := guard{a: a, action: action, load: load}
+	for _, o := range opts {
+		o(&proto)
+	}
+	if err := a.Use(action); err != nil {
+		panic(err.Error())
+	}
+	if proto.hide != "" {
+		if err := a.Use(proto.hide); err != nil {
+			panic(err.Error())
+		}
+	}
 	return func(next http.Handler) http.Handler {
-		return &guard{a: a, action: action, load: load, o: o, next: next}
+		g := proto
+		g.next = next
+		return &g
 	}
 }
 
@@ -138,7 +143,7 @@ type guard struct {
 	a      *Authorizer
 	action string
 	load   ResourceFunc
-	o      GuardOptions
+	hide   string
 	next   http.Handler
 }
 
@@ -161,9 +166,9 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, ErrNotFound):
 			if errors.As(err, &re) {
-				g.o.Render.Error(w, r, re)
+				g.a.opts.Render.Error(w, r, re)
 			} else {
-				g.o.Render.Error(w, r, errNotFound)
+				g.a.opts.Render.Error(w, r, errNotFound)
 			}
 		case errors.Is(err, errPanicked):
 			g.a.decisions.WithLabelValues(g.action, outcomeError).Inc()
@@ -171,9 +176,9 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				slog.String("path", r.URL.Path), slog.Any("error", err))
 			g.forbid(w, r)
 		case errors.As(err, &re) && re.Status < 500:
-			g.o.Render.Error(w, r, err)
+			g.a.opts.Render.Error(w, r, err)
 		default:
-			g.o.Render.Error(w, r, fmt.Errorf("authz: loading the resource for %s: %w", g.action, err))
+			g.a.opts.Render.Error(w, r, fmt.Errorf("authz: loading the resource for %s: %w", g.action, err))
 		}
 		return
 	}
@@ -183,11 +188,11 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
-	case g.o.SignIn != nil && auth.CurrentUser(ctx) == nil:
-		g.o.SignIn.ServeHTTP(w, r)
-	case g.o.Hide != "" && g.o.Hide != g.action && !g.a.Decide(ctx, g.o.Hide, res).Allowed,
-		g.o.Hide == g.action:
-		g.o.Render.Error(w, r, errNotFound)
+	case g.a.opts.SignIn != nil && auth.CurrentUser(ctx) == nil:
+		g.a.opts.SignIn.ServeHTTP(w, r)
+	case g.hide == g.action,
+		g.hide != "" && !g.a.Decide(ctx, g.hide, res).Allowed:
+		g.a.opts.Render.Error(w, r, errNotFound)
 	default:
 		g.forbid(w, r)
 	}
@@ -195,7 +200,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // forbid answers 403 without saying which rule denied.
 func (g *guard) forbid(w http.ResponseWriter, r *http.Request) {
-	g.o.Render.Error(w, r, render.NewError(http.StatusForbidden, NotAllowed))
+	g.a.opts.Render.Error(w, r, render.NewError(http.StatusForbidden, NotAllowed))
 }
 
 // errPanicked wraps a panic in a ResourceFunc.

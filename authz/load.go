@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -132,6 +133,13 @@ func load(fsys fs.FS, source string, need []string) (*policySet, error) {
 	}
 	set.validator = validate.New(set.schema)
 	checkPrincipals(set, func(problem, fix string) { add(schemaFiles[0], 0, problem, fix) })
+	for _, uid := range slices.SortedFunc(maps.Keys(set.schema.Actions), func(x, y types.EntityUID) int { return strings.Compare(x.String(), y.String()) }) {
+		act := set.schema.Actions[uid]
+		if act.AppliesTo == nil || !slices.Contains(act.AppliesTo.Principals, UserType) || !slices.Contains(act.AppliesTo.Principals, AnonymousType) {
+			add(schemaFiles[0], 0, fmt.Sprintf("action %q does not apply to both User and Anonymous principals, so some requests would fail instead of being decided", string(uid.ID)),
+				"declare it with appliesTo { principal: [User, Anonymous], … }")
+		}
+	}
 	for _, action := range need {
 		if !set.has(action) {
 			add(schemaFiles[0], 0, fmt.Sprintf("the app guards routes with action %q, which the schema does not declare", action),
