@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -303,5 +304,46 @@ func TestCanWithoutAuthorizerDenies(t *testing.T) {
 	a := newDemo(t, nil)
 	if Can(WithAuthorizer(context.Background(), a), "note.read", note(1)) {
 		t.Fatal("anonymous may read a note")
+	}
+}
+
+// TestDecideDuringReload: decisions running while sets are swapped see
+// either the old or the new set, never a mix or a race.
+func TestDecideDuringReload(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"schema.cedarschema": docSchema, "docs.cedar": `permit (principal is User, action, resource);`})
+	a, err := New(Options{FS: os.DirFS(dir), Source: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := Resource{Type: "Doc", ID: "1", Attrs: map[string]any{"size": 1}}
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				if d := a.DecideFor(context.Background(), owner, "doc.read", doc); !d.Allowed || d.Err != nil {
+					errs <- fmt.Errorf("owner denied during reloads: %v", d.Err)
+					return
+				}
+			}
+		}()
+	}
+	for range 50 {
+		if _, err := a.Reload(); err != nil {
+			t.Error(err)
+		}
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -77,7 +77,8 @@ func Loaded(ctx context.Context) (Resource, bool) {
 
 // ResourceFunc finds the resource a request acts on, typically from a
 // path value. Return ErrNotFound (or a 404 *render.Error) when it does
-// not exist, another *render.Error for a bad request; any other error is
+// not exist — the guard answers its own 404 page, identical to the one
+// Hide gives for a resource that exists — another *render.Error for a bad request; any other error is
 // answered by the app's error page (500, or 503 when the database is
 // down).
 type ResourceFunc func(r *http.Request) (Resource, error)
@@ -165,11 +166,9 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var re *render.Error
 		switch {
 		case errors.Is(err, ErrNotFound):
-			if errors.As(err, &re) {
-				g.a.opts.Render.Error(w, r, re)
-			} else {
-				g.a.opts.Render.Error(w, r, errNotFound)
-			}
+			// The same answer as a hidden resource (Hide), so the two
+			// cannot be told apart.
+			g.a.opts.Render.Error(w, r, errNotFound)
 		case errors.Is(err, errPanicked):
 			g.a.decisions.WithLabelValues(g.action, outcomeError).Inc()
 			g.a.opts.Logger.ErrorContext(ctx, "authorization failed; denied", slog.String("action", g.action),

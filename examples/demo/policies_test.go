@@ -3,6 +3,7 @@ package demo_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -47,6 +48,12 @@ func TestPoliciesPagesAndAPIsAgree(t *testing.T) {
 			if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
 				t.Errorf("anonymous %s %s: %d %q, want a sign-in redirect", r.method, r.path, res.StatusCode, res.Header.Get("Location"))
 			}
+		}
+
+		// A hidden note and a missing one get the same answer.
+		hidden, missing := other.Get(loc), other.Get("/notes/999999")
+		if hidden.StatusCode != 404 || missing.StatusCode != 404 || errorText(hidden.Body) != errorText(missing.Body) {
+			t.Errorf("hidden %d %q vs missing %d %q: the answers differ", hidden.StatusCode, errorText(hidden.Body), missing.StatusCode, errorText(missing.Body))
 		}
 
 		// The admin may not edit: 403 that says so without policy text,
@@ -105,4 +112,11 @@ func TestPoliciesPagesAndAPIsAgree(t *testing.T) {
 			t.Errorf("user granting a role: %d, want 403", res.StatusCode)
 		}
 	})
+}
+
+// errorMain is the error page's content, without the request id.
+var errorMain = regexp.MustCompile(`(?s)<main.*</main>`)
+
+func errorText(body string) string {
+	return regexp.MustCompile(`[0-9a-f]{16,}`).ReplaceAllString(errorMain.FindString(body), "")
 }
