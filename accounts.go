@@ -122,6 +122,9 @@ func authPrefix(o *options) string {
 // middleware.
 func (a *App) requestChain(next http.Handler) http.Handler {
 	next = a.appMiddleware(next)
+	if a.Authz != nil {
+		next = a.Authz.Middleware(next)
+	}
 	if a.Sessions == nil {
 		return next
 	}
@@ -132,6 +135,9 @@ func (a *App) requestChain(next http.Handler) http.Handler {
 // signed in and carry a CSRF token, but check nothing.
 func (a *App) errorChain(next http.Handler) http.Handler {
 	next = a.appMiddleware(next)
+	if a.Authz != nil {
+		next = a.Authz.Middleware(next)
+	}
 	if a.Sessions == nil {
 		return next
 	}

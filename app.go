@@ -19,6 +19,7 @@ import (
 	chimw "github.com/go-chi/chi/v5/middleware"
 	"github.com/redis/go-redis/v9"
 	"github.com/trellis-go/trellis/auth"
+	"github.com/trellis-go/trellis/authz"
 	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/csrf"
 	"github.com/trellis-go/trellis/db"
@@ -70,6 +71,9 @@ type App struct {
 	Mail *mail.Mailer
 	// Forms decodes, validates and re-renders forms.
 	Forms *form.Forms
+	// Authz decides requests against the app's Cedar policies (nil
+	// without WithPolicies or WithPolicyDir).
+	Authz *authz.Authorizer
 
 	opts     *options
 	root     *chi.Mux
@@ -99,6 +103,11 @@ type options struct {
 	noDatabase bool
 	mounts     map[RouteSet]string
 	mailTLS    *tls.Config
+
+	policies     fs.FS
+	policySource string
+	policyDir    string
+	principal    authz.PrincipalFunc
 }
 
 // Layout renders a full page around its children: the page content, which
@@ -236,6 +245,10 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 				return nil, err
 			}
 		}
+	}
+	if err := a.setupPolicies(); err != nil {
+		_ = a.Close(context.WithoutCancel(ctx))
+		return nil, err
 	}
 	a.routes()
 	if err := a.mountBuiltins(); err != nil {

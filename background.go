@@ -47,12 +47,15 @@ func (a *App) Start(ctx context.Context) error {
 }
 
 // metricsHandler serves Prometheus metrics: Go runtime, process and job
-// metrics, behind a bearer token when metrics.token is set.
+// and authorization metrics, behind a bearer token when metrics.token is set.
 func (a *App) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if a.Jobs != nil {
 		reg.MustRegister(a.Jobs)
+	}
+	if a.Authz != nil {
+		reg.MustRegister(a.Authz)
 	}
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	token := a.Config.Metrics.Token

@@ -35,6 +35,11 @@ const (
 	// "/dev/mail"; mounted in development, and elsewhere only when
 	// mail.outbox_ui is on, then for admins only.
 	MailOutbox RouteSet = "mail-outbox"
+	// PolicyAdmin is POST {prefix}/reload, which reloads the policies
+	// of WithPolicyDir for admins (the admin role, not a policy, so a
+	// wrong policy cannot lock admins out of fixing it). Default prefix
+	// "/admin/policies"; mounted only with WithPolicyDir.
+	PolicyAdmin RouteSet = "policies"
 	// Metrics is the Prometheus endpoint. Its place comes from the config
 	// (metrics.path, or its own listener on metrics.addr); Without
 	// turns it off like metrics.enabled = false.
@@ -48,6 +53,7 @@ var defaultMounts = map[RouteSet]string{
 	JobsAdmin:    "/admin/jobs",
 	HealthChecks: "/health",
 	MailOutbox:   "/dev/mail",
+	PolicyAdmin:  "/admin/policies",
 	Metrics:      "",
 }
 
@@ -84,7 +90,7 @@ func (o *options) mount(set RouteSet, prefix string) {
 func (o *options) checkMounts() error {
 	for set, prefix := range o.mounts {
 		if _, ok := defaultMounts[set]; !ok {
-			return fmt.Errorf("trellis: unknown route set %q: use trellis.AuthPages, RoleAPI, JobsAdmin, HealthChecks, MailOutbox or Metrics", set)
+			return fmt.Errorf("trellis: unknown route set %q: use trellis.AuthPages, RoleAPI, JobsAdmin, PolicyAdmin, HealthChecks, MailOutbox or Metrics", set)
 		}
 		if prefix == off {
 			continue
@@ -133,15 +139,26 @@ func (a *App) mountBuiltins() error {
 		a.Auth.Routes(a.Router)
 	}
 	if prefix, ok := a.opts.mountedAt(RoleAPI); ok {
-		a.Auth.RoleRoutes(a.Router, prefix)
+		guard, err := a.adminGuard(RoleAPI, "roles.admin")
+		if err != nil {
+			return err
+		}
+		a.Auth.RoleRoutes(a.Router, prefix, guard)
+	}
+	if prefix, ok := a.opts.mountedAt(PolicyAdmin); ok && a.opts.policyDir != "" {
+		a.Router.With(a.Auth.RequireRole(auth.RoleAdmin)).Post(prefix+"/reload", a.reloadPolicies)
 	}
 	if prefix, ok := a.opts.mountedAt(JobsAdmin); ok && a.Jobs != nil {
 		admin, err := jobsadmin.New(jobsadmin.Options{Engine: a.Jobs, Render: a.Render, Sessions: a.Sessions, Logger: a.Logger, Prefix: prefix})
 		if err != nil {
 			return fmt.Errorf("trellis: %w", err)
 		}
+		guard, err := a.adminGuard(JobsAdmin, "jobs.admin")
+		if err != nil {
+			return err
+		}
 		a.Router.Group(func(r chi.Router) {
-			r.Use(a.Auth.RequireRole(auth.RoleAdmin))
+			r.Use(guard)
 			admin.Routes(r)
 		})
 	}

@@ -51,9 +51,16 @@ func (a *Auth) Routes(r chi.Router) {
 // default app mounts it at "/admin/users"):
 //
 //	GET/POST {prefix}/{id}/roles, DELETE {prefix}/{id}/roles/{role}
-func (a *Auth) RoleRoutes(r chi.Router, prefix string) {
+//
+// The routes are guarded by RequireRole(RoleAdmin), or by guard when the
+// caller passes one (Trellis passes a policy guard when the app has
+// policies).
+func (a *Auth) RoleRoutes(r chi.Router, prefix string, guard ...func(http.Handler) http.Handler) {
+	if len(guard) == 0 {
+		guard = append(guard, a.RequireRole(RoleAdmin))
+	}
 	r.Route(prefix+"/{id}/roles", func(r chi.Router) {
-		r.Use(a.RequireRole(RoleAdmin))
+		r.Use(guard...)
 		r.Get("/", a.listRoles)
 		r.Post("/", a.addRole)
 		r.Delete("/{role}", a.removeRole)

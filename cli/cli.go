@@ -15,10 +15,11 @@
 //	app jobs list [--status S] [--kind K] [--queue Q] [--limit N] [--cursor C]
 //	app jobs stats|retry ID|cancel ID|retry-all|clear-dead   [--json]
 //	app users create EMAIL [--admin] [--name NAME]   password on standard input
+//	app policies check                 validate the Cedar policies (exit 2 on a problem)
 //
 // Every command takes --config FILE and --env PROFILE. The db commands
 // open the database only: they never call the build function, which
-// would apply pending migrations. routes, jobs and users build the app
+// would apply pending migrations. routes, jobs, users and policies build the app
 // as serve does — with its migrations applied when database.migrate is
 // on — but never start it: no job is worked and no port is opened. jobs
 // --json prints the jobs admin API's JSON.
@@ -156,6 +157,7 @@ func newRoot(build Build, o *Options) *cobra.Command {
 		cmds.jobsCmd(),
 		cmds.usersCmd(),
 		cmds.healthCmd(),
+		cmds.policiesCmd(),
 	)
 	return root
 }

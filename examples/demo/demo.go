@@ -31,6 +31,11 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
+// Policies are the demo's authorization rules and their schema.
+//
+//go:embed policies
+var policies embed.FS
+
 // AdminEmail is the demo's administrator account.
 const AdminEmail = "admin@example.com"
 
@@ -43,10 +48,15 @@ func New(ctx context.Context, cfg *config.Config, adminPassword string, opts ...
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
+	policiesFS, err := fs.Sub(policies, "policies")
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
 	d := &demo{}
 	addPlaygroundQueue(cfg)
 	opts = append([]trellis.Option{
 		trellis.WithMigrations(migrationsFS),
+		trellis.WithPolicies(policiesFS),
 		trellis.WithNav(templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 			return views.Nav(d.clicks(ctx), d.mailOutbox).Render(ctx, w)
 		})),

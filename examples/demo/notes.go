@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/trellis-go/trellis"
 	"github.com/trellis-go/trellis/auth"
+	"github.com/trellis-go/trellis/authz"
 	"github.com/trellis-go/trellis/db"
 	"github.com/trellis-go/trellis/examples/demo/views"
 	"github.com/trellis-go/trellis/form"
@@ -32,8 +33,10 @@ type NoteInput struct {
 // notesPerPage is the page size of the list (and of infinite scroll).
 const notesPerPage = 20
 
-// notes serves the Notes resource; every query is scoped to the signed-in
-// user, so another user's note is simply not found (404, no existence leak).
+// notes serves the Notes resource. Who may read, edit and delete a note
+// is decided by the policies (policies/notes.cedar); a note the user may
+// not even read is answered 404, so its existence does not leak. The list
+// shows the signed-in user's own notes.
 type notes struct {
 	app *trellis.App
 	db  *db.DB
@@ -45,10 +48,13 @@ func (n *notes) routes(app *trellis.App) {
 		r.Get("/", n.list)
 		r.Get("/new", n.newPage)
 		r.Post("/", n.create)
-		r.Get("/{id}", n.show)
-		r.Get("/{id}/edit", n.edit)
-		r.Put("/{id}", n.update)
-		r.Delete("/{id}", n.delete)
+		read := app.Authz.Require("note.read", n.load, authz.Hide("note.read"))
+		edit := app.Authz.Require("note.edit", n.load, authz.Hide("note.read"))
+		del := app.Authz.Require("note.delete", n.load, authz.Hide("note.read"))
+		r.With(read).Get("/{id}", n.show)
+		r.With(edit).Get("/{id}/edit", n.edit)
+		r.With(edit).Put("/{id}", n.update)
+		r.With(del).Delete("/{id}", n.delete)
 	})
 }
 
@@ -68,21 +74,28 @@ func (n *notes) userID(r *http.Request) int64 { return auth.CurrentUser(r.Contex
 
 var errNoNote = render.NewError(http.StatusNotFound, "That note does not exist.")
 
-func (n *notes) find(r *http.Request) (*views.Note, error) {
+// load is the guards' ResourceFunc: the note in the path, whoever owns it.
+func (n *notes) load(r *http.Request) (authz.Resource, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return nil, errNoNote
+		return authz.Resource{}, errNoNote
 	}
 	var note views.Note
-	err = n.db.SQL.QueryRowContext(r.Context(), n.db.Rebind(`SELECT id, title, body, created_at, updated_at FROM notes WHERE id = ? AND user_id = ?`),
-		id, n.userID(r)).Scan(&note.ID, &note.Title, &note.Body, &note.CreatedAt, &note.UpdatedAt)
+	err = n.db.SQL.QueryRowContext(r.Context(), n.db.Rebind(`SELECT id, user_id, title, body, created_at, updated_at FROM notes WHERE id = ?`),
+		id).Scan(&note.ID, &note.OwnerID, &note.Title, &note.Body, &note.CreatedAt, &note.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNoNote
+		return authz.Resource{}, errNoNote
 	}
 	if err != nil {
-		return nil, fmt.Errorf("demo: loading note: %w", err)
+		return authz.Resource{}, fmt.Errorf("demo: loading note: %w", err)
 	}
-	return &note, nil
+	return note.Resource(), nil
+}
+
+// find is the note the guard loaded and authorized.
+func (n *notes) find(r *http.Request) *views.Note {
+	res, _ := authz.Loaded(r.Context())
+	return res.Value.(*views.Note)
 }
 
 // search returns one page of the user's notes matching q, and the count.
@@ -97,7 +110,7 @@ func (n *notes) search(ctx context.Context, user int64, q string, page int) ([]v
 	if err := n.db.SQL.QueryRowContext(ctx, n.db.Rebind(`SELECT COUNT(*) FROM notes WHERE `+where), args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("demo: counting notes: %w", err)
 	}
-	rows, err := n.db.SQL.QueryContext(ctx, n.db.Rebind(`SELECT id, title, body, created_at, updated_at FROM notes WHERE `+where+
+	rows, err := n.db.SQL.QueryContext(ctx, n.db.Rebind(`SELECT id, user_id, title, body, created_at, updated_at FROM notes WHERE `+where+
 		` ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?`), append(args, notesPerPage, (page-1)*notesPerPage)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("demo: listing notes: %w", err)
@@ -106,7 +119,7 @@ func (n *notes) search(ctx context.Context, user int64, q string, page int) ([]v
 	var out []views.Note
 	for rows.Next() {
 		var note views.Note
-		if err := rows.Scan(&note.ID, &note.Title, &note.Body, &note.CreatedAt, &note.UpdatedAt); err != nil {
+		if err := rows.Scan(&note.ID, &note.OwnerID, &note.Title, &note.Body, &note.CreatedAt, &note.UpdatedAt); err != nil {
 			return nil, 0, fmt.Errorf("demo: listing notes: %w", err)
 		}
 		out = append(out, note)
@@ -175,11 +188,7 @@ func (n *notes) create(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *notes) show(w http.ResponseWriter, r *http.Request) {
-	note, err := n.find(r)
-	if err != nil {
-		n.app.Render.Error(w, r, err)
-		return
-	}
+	note := n.find(r)
 	switch place(r) {
 	case "row":
 		n.app.Render.Fragment(w, r, http.StatusOK, views.NoteRow(*note))
@@ -207,30 +216,22 @@ func editView(note views.Note, where string) func(*form.Form) render.View {
 }
 
 func (n *notes) edit(w http.ResponseWriter, r *http.Request) {
-	note, err := n.find(r)
-	if err != nil {
-		n.app.Render.Error(w, r, err)
-		return
-	}
+	note := n.find(r)
 	f := form.NewForm(url.Values{"title": {note.Title}, "body": {note.Body}})
 	v := editView(*note, place(r))(f)
 	n.app.Render.View(w, r, v)
 }
 
 func (n *notes) update(w http.ResponseWriter, r *http.Request) {
-	note, err := n.find(r)
-	if err != nil {
-		n.app.Render.Error(w, r, err)
-		return
-	}
+	note := n.find(r)
 	where := place(r)
 	var in NoteInput
 	if _, ok := n.app.Forms.Bind(w, r, &in, editView(*note, where)); !ok {
 		return
 	}
 	note.Title, note.Body, note.UpdatedAt = in.Title, in.Body, time.Now().UTC()
-	_, err = n.db.SQL.ExecContext(r.Context(), n.db.Rebind(`UPDATE notes SET title = ?, body = ?, updated_at = ? WHERE id = ? AND user_id = ?`),
-		note.Title, note.Body, note.UpdatedAt, note.ID, n.userID(r))
+	_, err := n.db.SQL.ExecContext(r.Context(), n.db.Rebind(`UPDATE notes SET title = ?, body = ?, updated_at = ? WHERE id = ?`),
+		note.Title, note.Body, note.UpdatedAt, note.ID)
 	if err != nil {
 		n.app.Render.Error(w, r, fmt.Errorf("demo: updating note: %w", err))
 		return
@@ -247,12 +248,8 @@ func (n *notes) update(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *notes) delete(w http.ResponseWriter, r *http.Request) {
-	note, err := n.find(r)
-	if err != nil {
-		n.app.Render.Error(w, r, err)
-		return
-	}
-	if _, err := n.db.SQL.ExecContext(r.Context(), n.db.Rebind(`DELETE FROM notes WHERE id = ? AND user_id = ?`), note.ID, n.userID(r)); err != nil {
+	note := n.find(r)
+	if _, err := n.db.SQL.ExecContext(r.Context(), n.db.Rebind(`DELETE FROM notes WHERE id = ?`), note.ID); err != nil {
 		n.app.Render.Error(w, r, fmt.Errorf("demo: deleting note: %w", err))
 		return
 	}

@@ -3,11 +3,14 @@ package views
 import (
 	"strconv"
 	"time"
+
+	"github.com/trellis-go/trellis/authz"
 )
 
 // Note is one note as shown.
 type Note struct {
 	ID        int64
+	OwnerID   int64
 	Title     string
 	Body      string
 	CreatedAt time.Time
@@ -21,6 +24,11 @@ type NotesView struct {
 	Q       string
 	Page    int
 	MoreURL string
+}
+
+// Resource describes the note to the policies (policies/notes.cedar).
+func (n Note) Resource() authz.Resource {
+	return authz.Resource{Type: "Note", ID: strconv.FormatInt(n.ID, 10), Attrs: map[string]any{"owner": authz.User(n.OwnerID)}, Value: &n}
 }
 
 func noteURL(id int64) string { return "/notes/" + strconv.FormatInt(id, 10) }
