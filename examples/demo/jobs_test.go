@@ -44,8 +44,8 @@ func TestPlaygroundCannotStarveTheWorkers(t *testing.T) {
 			flooder := signedIn(t, s, "flooder@example.com")
 			slow := url.Values{"kind": {"slow"}, "count": {"100"}}
 			var limited *trellistest.Response
-			accepted := 0
-			for range 15 {
+			accepted, start := 0, time.Now()
+			for range 30 {
 				res := flooder.PostForm("/demo/jobs", slow)
 				if res.StatusCode == http.StatusTooManyRequests {
 					limited = res
@@ -56,8 +56,10 @@ func TestPlaygroundCannotStarveTheWorkers(t *testing.T) {
 				}
 				accepted++
 			}
-			if limited == nil || accepted != 10 {
-				t.Fatalf("accepted %d floods and was never refused", accepted)
+			// 10 a minute: a token comes back every 6 s, which a slow
+			// (loaded) run may see.
+			if most := 10 + int(time.Since(start)/(6*time.Second)); limited == nil || accepted < 10 || accepted > most {
+				t.Fatalf("accepted %d floods in %v (want 10, at most %d) and was refused: %v", accepted, time.Since(start).Round(time.Millisecond), most, limited != nil)
 			}
 			if !strings.Contains(limited.Body, "try again in") || limited.Header.Get("Retry-After") == "" {
 				t.Errorf("429 without an explanation or Retry-After: %v %.300s", limited.Header, limited.Body)
