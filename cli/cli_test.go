@@ -172,7 +172,7 @@ func (s *stack) testDB(t *testing.T) {
 	s.t = t
 	contains(t, "status of a new database", s.ok("", "db", "status"),
 		`(?m)^trellis  pending  1  `, `(?m)^river    version 0 of [1-9]\d*$`, `(?m)^app      pending  1  .*00001_widgets.sql$`)
-	contains(t, "migrate", s.ok("", "db", "migrate"), `^applied 4 migration\(s\) and [1-9]\d* River migration\(s\)\n$`)
+	contains(t, "migrate", s.ok("", "db", "migrate"), `^applied 5 migration\(s\) and [1-9]\d* River migration\(s\)\n$`)
 	out := s.ok("", "db", "status")
 	contains(t, "status after migrate", out, `(?m)^trellis  applied  3  `, `(?m)^app      applied  1  `)
 	if m := regexp.MustCompile(`river    version (\d+) of (\d+)`).FindStringSubmatch(out); m == nil || m[1] != m[2] {
@@ -204,7 +204,7 @@ func (s *stack) testDB(t *testing.T) {
 
 	contains(t, "rollback", s.ok("", "db", "rollback"), `^rolled back app migration 2\n$`)
 	contains(t, "status after rollback", s.ok("", "db", "status"), `(?m)^app      applied  1  `, `(?m)^app      pending  2  `)
-	contains(t, "framework rollback", s.ok("", "db", "rollback", "--framework"), `^rolled back trellis migration 3\n$`)
+	contains(t, "framework rollback", s.ok("", "db", "rollback", "--framework"), `^rolled back trellis migration 4\n$`)
 	contains(t, "migrate after rollbacks", s.ok("", "db", "migrate"), `^applied 2 migration\(s\) and 0 River`)
 
 	// reset asks first; it destroys what the tables hold.

@@ -147,7 +147,7 @@ func TestDBCommands(t *testing.T) {
 	if out, code := run("db", "create", "Bad Name"); code != 2 || !strings.Contains(out, "lower-case") {
 		t.Errorf("bad name: %d %s", code, out)
 	}
-	if out, code := run("db", "migrate"); code != 0 || !strings.Contains(out, "applied 4 migration(s)") || !strings.Contains(out, "River migration(s)") {
+	if out, code := run("db", "migrate"); code != 0 || !strings.Contains(out, "applied 5 migration(s)") || !strings.Contains(out, "River migration(s)") {
 		t.Fatalf("migrate: %d %s", code, out)
 	}
 	if out, _ := run("db", "status"); !strings.Contains(out, "app      applied") || !strings.Contains(out, "trellis  applied") ||
