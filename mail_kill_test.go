@@ -60,7 +60,7 @@ func runMailWorker() int {
 // accepted just before the kill may arrive twice).
 func TestMailSurvivesKill(t *testing.T) {
 	eachJobsDialect(t, func(t *testing.T, dialect string) {
-		srv := smtptest.Start(t, smtptest.Options{Reply: func(int) error { time.Sleep(50 * time.Millisecond); return nil }})
+		srv := smtptest.Start(t, smtptest.Options{Delay: 100 * time.Millisecond})
 		dsn := "sqlite:" + filepath.Join(t.TempDir(), "mail.db")
 		if dialect == "postgres" {
 			dsn = trellistest.PostgresURL(t)

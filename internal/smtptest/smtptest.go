@@ -49,6 +49,9 @@ type Options struct {
 	// with the 1-based count of messages the server has seen so far; a
 	// non-nil *smtp.SMTPError (see Temporary, Permanent) rejects it.
 	Reply func(n int) error
+	// Delay slows every MAIL FROM down, so a test can catch deliveries in
+	// flight: a client that disconnects then delivers nothing.
+	Delay time.Duration
 }
 
 // Temporary is a 451 reply: the client should retry later.
@@ -206,6 +209,7 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.s.opts.Username != "" && !ss.authed {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	}
+	time.Sleep(ss.s.opts.Delay)
 	ss.from = from
 	return nil
 }
