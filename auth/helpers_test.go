@@ -28,7 +28,9 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 // visitor is another browser on the same app.
-func (e *env) visitor() *env { return &env{Server: e.AsNewVisitor(), app: e.app, ta: e.ta, logs: e.logs} }
+func (e *env) visitor() *env {
+	return &env{Server: e.AsNewVisitor(), app: e.app, ta: e.ta, logs: e.logs}
+}
 
 // testLog collects app logs and prints them if the test fails.
 func testLog(t *testing.T) *logBuffer {

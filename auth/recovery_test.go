@@ -195,7 +195,7 @@ func TestPasswordResetBadTokens(t *testing.T) {
 				t.Errorf("token %.20q: %d, want 400", bad, res.StatusCode)
 			}
 		}
-		e.visitor().Get("/password/reset/"+tampered).AssertStatus(http.StatusBadRequest).AssertContains("Ask for a new link")
+		e.visitor().Get("/password/reset/" + tampered).AssertStatus(http.StatusBadRequest).AssertContains("Ask for a new link")
 		// htmx gets a fragment for the same error.
 		e.visitor().Get("/password/reset/"+tampered, trellistest.HTMX("")).AssertStatus(http.StatusBadRequest).AssertFragment()
 
