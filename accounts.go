@@ -87,6 +87,7 @@ func (a *App) setupAccounts() error {
 		ResetTokenTTL: cfg.Auth.ResetTokenTTL, VerifyTokenTTL: cfg.Auth.VerifyTokenTTL, SiteName: cfg.App.Name,
 		Registration: cfg.Auth.Registration,
 		Prefix:       authPrefix(a.opts),
+		Mail:         a.Mail,
 	})
 
 	a.CSRF, err = csrf.New(csrf.Options{

@@ -2,6 +2,7 @@ package trellis
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"github.com/trellis-go/trellis/form"
 	"github.com/trellis-go/trellis/health"
 	"github.com/trellis-go/trellis/jobs"
+	"github.com/trellis-go/trellis/mail"
 	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/render"
 	"github.com/trellis-go/trellis/session"
@@ -63,6 +65,9 @@ type App struct {
 	Redis *redis.Client
 	// Jobs runs background jobs (nil without a database).
 	Jobs *jobs.Engine
+	// Mail renders mail and delivers it through Jobs: over SMTP when
+	// mail.smtp_url is set, else into its outbox (nil without a database).
+	Mail *mail.Mailer
 	// Forms decodes, validates and re-renders forms.
 	Forms *form.Forms
 
@@ -93,6 +98,7 @@ type options struct {
 	layout     Layout
 	noDatabase bool
 	mounts     map[RouteSet]string
+	mailTLS    *tls.Config
 }
 
 // Layout renders a full page around its children: the page content, which
@@ -137,6 +143,14 @@ func WithHead(c templ.Component) Option {
 	return func(o *options) { o.head = c }
 }
 
+// WithMailTLS sets the TLS configuration used to talk to the SMTP server
+// (mail.smtp_url), replacing the default one (system roots plus
+// mail.ca_file) — for example to trust a test server's self-signed
+// certificate. The server name defaults to the URL's host.
+func WithMailTLS(c *tls.Config) Option {
+	return func(o *options) { o.mailTLS = c }
+}
+
 // WithoutDatabase builds an app with no database, and therefore no
 // sessions, CSRF tokens, accounts or jobs (App.DB is nil).
 func WithoutDatabase() Option {
@@ -145,7 +159,7 @@ func WithoutDatabase() Option {
 
 // New wires an App from cfg: it validates cfg (the same checks and
 // messages as config.Load), then builds the logger, assets, renderer,
-// database (opened and migrated), sessions, accounts, jobs, health checks
+// database (opened and migrated), jobs, mail, sessions, accounts, health checks
 // and the built-in route sets. Every I/O step takes ctx, so a caller can
 // bound or cancel start-up. On failure New releases what it opened.
 func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) {
@@ -206,11 +220,15 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 		if err := a.openDatabase(ctx); err != nil {
 			return nil, err
 		}
-		if err := a.setupAccounts(); err != nil {
+		if err := a.setupJobs(ctx); err != nil {
 			_ = a.Close(context.WithoutCancel(ctx))
 			return nil, err
 		}
-		if err := a.setupJobs(ctx); err != nil {
+		if err := a.setupMail(); err != nil {
+			_ = a.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+		if err := a.setupAccounts(); err != nil {
 			_ = a.Close(context.WithoutCancel(ctx))
 			return nil, err
 		}

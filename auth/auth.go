@@ -23,6 +23,7 @@ import (
 	"github.com/trellis-go/trellis/form"
 	"github.com/trellis-go/trellis/htmx"
 	"github.com/trellis-go/trellis/jobs"
+	"github.com/trellis-go/trellis/mail"
 	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/ratelimit"
 	"github.com/trellis-go/trellis/render"
@@ -76,6 +77,8 @@ type Options struct {
 	// /register, /logout and /account at the root; "/auth" for
 	// /auth/login and so on). RequireUser sends visitors to its login page.
 	Prefix string
+	// Mail sends account mail (nil: the app sends none).
+	Mail *mail.Mailer
 }
 
 // Auth holds the account machinery. Build it with New, mount its pages

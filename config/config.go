@@ -49,6 +49,7 @@ type Config struct {
 	Redis     Redis     `toml:"redis"`
 	Jobs      Jobs      `toml:"jobs"`
 	Metrics   Metrics   `toml:"metrics"`
+	Mail      Mail      `toml:"mail"`
 
 	// sources maps "section.key" to where its value came from.
 	sources map[string]string
@@ -62,6 +63,11 @@ type App struct {
 	Version string `toml:"version"`
 	// DataDir holds the embedded database and other local files.
 	DataDir string `toml:"data_dir"`
+	// BaseURL is the app's public address, scheme://host[:port] with no
+	// path, used for absolute links in mail. Production requires it;
+	// elsewhere it defaults to http:// plus server.addr (see
+	// Config.BaseURL).
+	BaseURL string `toml:"base_url"`
 }
 
 // Server holds HTTP server settings.
@@ -381,6 +387,7 @@ func Default(p Profile) *Config {
 			CompletedRetention: 24 * time.Hour,
 		},
 		Metrics: Metrics{Enabled: true, Path: "/metrics"},
+		Mail:    Mail{OutboxKeep: 500},
 		Auth: Auth{Registration: true, HashMemoryKiB: 19456, HashIterations: 2, HashParallelism: 1,
 			ResetTokenTTL: time.Hour, VerifyTokenTTL: 48 * time.Hour},
 		RateLimit: RateLimit{

@@ -76,6 +76,9 @@ type App struct {
 	App *trellis.App
 	// Logs is everything the app logged.
 	Logs *Logs
+
+	mailMu   sync.Mutex
+	mailSeen map[string]int64 // newest mail id WaitForMail returned, per address
 }
 
 // NewApp builds an app for a test: the test profile with its data in a
