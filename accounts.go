@@ -88,6 +88,7 @@ func (a *App) setupAccounts() error {
 		Registration: cfg.Auth.Registration,
 		Prefix:       authPrefix(a.opts),
 		Mail:         a.Mail,
+		Jobs:         a.Jobs,
 	})
 
 	a.CSRF, err = csrf.New(csrf.Options{

@@ -77,7 +77,9 @@ type Options struct {
 	// /register, /logout and /account at the root; "/auth" for
 	// /auth/login and so on). RequireUser sends visitors to its login page.
 	Prefix string
-	// Mail sends account mail (nil: the app sends none).
+	// Mail sends account mail: reset links, address confirmations and
+	// notices (nil: the app sends none). Its templates are registered as
+	// previews.
 	Mail *mail.Mailer
 }
 
@@ -113,6 +115,7 @@ func New(opts Options) *Auth {
 	if opts.Jobs != nil {
 		a.registerJobs(opts.Jobs)
 	}
+	a.registerPreviews()
 	return a
 }
 

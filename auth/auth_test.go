@@ -44,6 +44,8 @@ func newEnv(t *testing.T, store string, mutate ...func(*config.Config)) *env {
 		// Most tests make many attempts; TestLoginRateLimits sets real limits.
 		cfg.RateLimit.Register = "1000/1m"
 		cfg.RateLimit.Login = "1000/1m"
+		cfg.RateLimit.Reset = "1000/1m"
+		cfg.RateLimit.Verify = "1000/1m"
 	})}
 	switch store {
 	case "postgres":

@@ -3,10 +3,13 @@ package auth
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/trellis-go/trellis/mail"
 	"github.com/trellis-go/trellis/ui"
 )
 
@@ -67,8 +70,48 @@ func humanDuration(d time.Duration) string {
 	return plural(int(d/time.Second), "second")
 }
 
-// sendTx enqueues m in tx. PLACEHOLDER until the mail core is merged.
-func (a *Auth) sendTx(ctx context.Context, tx *sql.Tx, m accountMail) error { return nil }
+// sendTx renders m and enqueues it in tx, so it goes out only if tx
+// commits. Without a mailer it sends nothing.
+func (a *Auth) sendTx(ctx context.Context, tx *sql.Tx, m accountMail) error {
+	if a.opts.Mail == nil {
+		return nil
+	}
+	if err := a.opts.Mail.SendTx(ctx, tx, m.message()); err != nil {
+		return fmt.Errorf("auth: sending %q: %w", m.Subject, err)
+	}
+	return nil
+}
 
-// link is the absolute URL of path. PLACEHOLDER until the mail core is merged.
-func (a *Auth) link(path string) string { return path }
+func (m accountMail) message() mail.Message {
+	return mail.Message{To: []string{m.To}, Subject: m.Subject, HTML: m.HTML, Text: m.Text}
+}
+
+// link is the absolute URL of path on this app (app.base_url), or path
+// itself without a mailer.
+func (a *Auth) link(path string) string {
+	if a.opts.Mail == nil {
+		return path
+	}
+	return a.opts.Mail.URL(path)
+}
+
+// registerPreviews shows every account mail at /dev/mail/previews, with
+// sample data.
+func (a *Auth) registerPreviews() {
+	if a.opts.Mail == nil {
+		return
+	}
+	sample := &User{ID: 1, Email: "ann@example.com", Name: "Ann Example"}
+	token := strings.Repeat("x", 43)
+	for name, build := range map[string]func() accountMail{
+		"auth/password-reset": func() accountMail { return a.resetMail(sample, a.link(a.Paths().Reset()+"/"+token)) },
+		"auth/verify-email":   func() accountMail { return a.verifyMail(sample, a.link(a.Paths().Verify()+"/"+token)) },
+		"auth/change-email": func() accountMail {
+			return a.changeMail(sample, "ann@new.example.com", a.link(a.Paths().ChangeEmail()+"/"+token))
+		},
+		"auth/change-email-notice": func() accountMail { return a.changeNoticeMail(sample, "ann@new.example.com") },
+		"auth/email-taken":         func() accountMail { return a.emailTakenMail("ann@example.com") },
+	} {
+		a.opts.Mail.Preview(name, func(context.Context) mail.Message { return build().message() })
+	}
+}

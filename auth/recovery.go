@@ -157,7 +157,12 @@ func (a *Auth) invalidLink(w http.ResponseWriter, r *http.Request, again, againL
 // goes into a renewed session and the browser is sent to the form.
 func (a *Auth) resetLink(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	_, err := a.MailTokens.Find(ctx, PurposeReset, r.PathValue("token"))
+	secret := r.PathValue("token")
+	if !wellFormed(secret) {
+		a.invalidLink(w, r, a.Paths().Forgot(), "Ask for a new link")
+		return
+	}
+	_, _, err := a.validReset(ctx, hashToken(secret))
 	if errors.Is(err, ErrInvalidToken) {
 		a.invalidLink(w, r, a.Paths().Forgot(), "Ask for a new link")
 		return
@@ -172,15 +177,21 @@ func (a *Auth) resetLink(w http.ResponseWriter, r *http.Request) {
 		a.opts.Render.Error(w, r, err)
 		return
 	}
-	a.opts.Sessions.Put(ctx, keyResetHash, hashToken(r.PathValue("token")))
+	a.opts.Sessions.Put(ctx, keyResetHash, hashToken(secret))
 	noLeak(w)
 	http.Redirect(w, r, a.Paths().Reset(), http.StatusSeeOther)
 }
 
 // sessionReset returns the reset token the session holds when it is still
-// valid: unexpired, for the account's current address and password.
+// valid (see validReset).
 func (a *Auth) sessionReset(ctx context.Context) (*MailToken, *User, error) {
-	hash := a.opts.Sessions.GetString(ctx, keyResetHash)
+	return a.validReset(ctx, a.opts.Sessions.GetString(ctx, keyResetHash))
+}
+
+// validReset returns the reset token with SHA-256 hash and its account
+// when the token is unexpired and the account's address and password are
+// still those it was sent for; else ErrInvalidToken.
+func (a *Auth) validReset(ctx context.Context, hash string) (*MailToken, *User, error) {
 	t, err := a.MailTokens.FindHash(ctx, a.opts.DB.SQL, PurposeReset, hash)
 	if err != nil {
 		return nil, nil, err

@@ -1,5 +1,3 @@
-//go:build mailcore
-
 package auth_test
 
 import (
