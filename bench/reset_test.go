@@ -29,7 +29,10 @@ func TestReportResetTiming(t *testing.T) {
 	fmt.Printf("POST /password/forgot, %d requests per address kind, interleaved:\n", n)
 	for _, backend := range []trellistest.Backend{trellistest.SQLite, trellistest.Postgres} {
 		app := trellistest.NewApp(t, nil, trellistest.OnBackend(backend), trellistest.Options(trellis.WithLogOutput(io.Discard)),
-			trellistest.Configure(func(c *config.Config) { c.RateLimit.Reset = "100000/1m" }))
+			trellistest.Configure(func(c *config.Config) {
+				c.RateLimit.Reset = "100000/1m"
+				c.Server.ShutdownTimeout = 2 * time.Minute // the queued reset and mail jobs finish
+			}))
 		app.CreateUser("known@example.com", "known password")
 		token := app.CSRFToken()
 		post := func(email string) time.Duration {
