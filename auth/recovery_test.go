@@ -81,15 +81,24 @@ func TestPasswordResetEndToEnd(t *testing.T) {
 		}
 
 		// The link moves the token into a renewed session and leaves the
-		// address bar.
+		// address bar. A session id known before (say, planted by an
+		// attacker) does not get the token.
+		e.PostForm("/session/put/planted", form("value", "yes"))
 		before := e.sessionCookie()
+		if before == nil {
+			t.Fatal("no session before following the link")
+		}
 		res := e.Get(link).AssertRedirect("/password/reset")
 		if res.Header.Get("Referrer-Policy") != "no-referrer" || res.Header.Get("Cache-Control") != "no-store" {
 			t.Errorf("link answer headers: %v", res.Header)
 		}
-		if after := e.sessionCookie(); after == nil || (before != nil && after.Value == before.Value) {
+		if after := e.sessionCookie(); after == nil || after.Value == before.Value {
 			t.Error("following the reset link did not renew the session id")
 		}
+		fixated := e.visitor()
+		u, _ := url.Parse(e.URL)
+		fixated.Client.Jar.SetCookies(u, []*http.Cookie{before})
+		fixated.Get("/password/reset").AssertStatus(http.StatusBadRequest)
 		page := e.Get("/password/reset").AssertStatus(http.StatusOK).AssertContains("Choose a new password").AssertContains("ann@example.com")
 		if page.Header.Get("Referrer-Policy") != "no-referrer" {
 			t.Errorf("reset form Referrer-Policy %q", page.Header.Get("Referrer-Policy"))
@@ -215,6 +224,14 @@ func TestPasswordResetBadTokens(t *testing.T) {
 		v.PostForm("/password/reset", form("password", "new password", "password_confirm", "new password")).AssertStatus(http.StatusBadRequest)
 		e.visitor().Get(link).AssertStatus(http.StatusBadRequest)
 		e.visitor().SignIn("ann@example.com", "old password")
+
+		// A link is tied to the address it went to: once the account has
+		// another address, it is dead, however the address changed.
+		moved := e.resetLinkFor(t, "ann@example.com")
+		if _, err := e.app.DB.SQL.ExecContext(context.Background(), e.app.DB.Rebind(`UPDATE users SET email = ? WHERE email = ?`), "ann@moved.example.com", "ann@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		e.visitor().Get(moved).AssertStatus(http.StatusBadRequest)
 	})
 }
 

@@ -140,6 +140,10 @@ func TestEmailChange(t *testing.T) {
 		// confirmation works once.
 		e.visitor().Get(resetLink).AssertStatus(http.StatusBadRequest)
 		e.visitor().Get(link).AssertStatus(http.StatusBadRequest)
+		var left int
+		if err := e.app.DB.SQL.QueryRowContext(context.Background(), e.app.DB.Rebind(`SELECT count(*) FROM user_tokens WHERE user_id = ?`), u.ID).Scan(&left); err != nil || left != 0 {
+			t.Errorf("%d mailed tokens outlive the change of address (%v)", left, err)
+		}
 		// The signed-in session follows the account.
 		if got := e.who(t); got != "user:new@example.com" {
 			t.Errorf("session after the change: %q", got)
