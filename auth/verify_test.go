@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +193,33 @@ func TestRequireVerifiedIsAGuard(t *testing.T) {
 	g, ok := h.(auth.Guard)
 	if !ok || g.Requirement() != "verified" || g.Next() == nil {
 		t.Fatalf("RequireVerified: %T", h)
+	}
+}
+
+// Every account mail is registered as a preview, rendered with sample
+// data: an HTML part, a text part and, where the mail has one, an
+// absolute link on the app.
+func TestAccountMailPreviews(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	links := map[string]string{
+		"auth/password-reset": "/password/reset/", "auth/verify-email": "/email/verify/", "auth/change-email": "/email/change/",
+		"auth/change-email-notice": "", "auth/email-taken": "",
+	}
+	names := e.app.Mail.Previews()
+	for name, link := range links {
+		if !slices.Contains(names, name) {
+			t.Errorf("preview %s not registered (have %v)", name, names)
+			continue
+		}
+		m, err := e.app.Mail.RenderPreview(context.Background(), name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if m.Subject == "" || !strings.Contains(m.HTML, "<p>") || strings.Contains(m.Text, "<p>") || !strings.Contains(m.Text, "Trellis") {
+			t.Errorf("%s: subject %q\nHTML %s\ntext %s", name, m.Subject, m.HTML, m.Text)
+		}
+		if link != "" && !strings.Contains(m.Text, e.app.Mail.URL(link)) {
+			t.Errorf("%s: the text part has no absolute %s link:\n%s", name, link, m.Text)
+		}
 	}
 }
