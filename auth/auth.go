@@ -1,7 +1,10 @@
 // Package auth provides accounts for Trellis apps: registration, login and
 // logout pages, argon2id passwords, the current user in every request,
-// RequireUser and RequireRole guards, API tokens for bearer authentication,
-// "log out of all other sessions", and a JSON API for managing roles.
+// RequireUser, RequireRole and RequireVerified guards, API tokens for
+// bearer authentication, "log out of all other sessions", a JSON API for
+// managing roles, and account recovery by mail: password reset, address
+// verification and change of address through single-use links (see
+// recovery.go and verify.go).
 //
 // Sessions are renewed on login, logout and privilege changes (no
 // fixation). A login failure always says "invalid email or password" and
