@@ -206,16 +206,7 @@ func (a *Auth) allowLogin(w http.ResponseWriter, r *http.Request, u *User, email
 			key = "login-device:" + hashToken(token)
 		}
 	}
-	res, err := a.opts.Limiter.Allow(ctx, key, a.opts.LoginRate)
-	switch {
-	case err != nil:
-		a.limiterFailed(w, r, err)
-	case !res.Allowed:
-		ratelimit.SetHeaders(w.Header(), a.opts.LoginRate, res)
-		a.tooMany(w, r, res)
-		return false
-	}
-	return true
+	return a.allow(w, r, key, a.opts.LoginRate)
 }
 
 func (a *Auth) registerPage(w http.ResponseWriter, r *http.Request) {
