@@ -63,7 +63,8 @@ func (a *App) setupAccounts() error {
 		}
 	}
 	rates := map[string]ratelimit.Rate{}
-	for name, s := range map[string]string{"login": cfg.RateLimit.Login, "register": cfg.RateLimit.Register, "password": cfg.RateLimit.Password} {
+	for name, s := range map[string]string{"login": cfg.RateLimit.Login, "register": cfg.RateLimit.Register, "password": cfg.RateLimit.Password,
+		"reset": cfg.RateLimit.Reset, "verify": cfg.RateLimit.Verify} {
 		r, err := ratelimit.ParseRate(s)
 		if err != nil {
 			return fmt.Errorf("trellis: ratelimit.%s: %w", name, err)
@@ -82,9 +83,12 @@ func (a *App) setupAccounts() error {
 	a.Auth = auth.New(auth.Options{
 		DB: a.DB, Sessions: a.Sessions, Render: a.Render, Forms: a.Forms, Hasher: hasher, Logger: a.Logger,
 		Limiter: limiter, LoginRate: rates["login"], RegisterRate: rates["register"], PasswordRate: rates["password"],
+		ResetRate: rates["reset"], VerifyRate: rates["verify"],
+		ResetTokenTTL: cfg.Auth.ResetTokenTTL, VerifyTokenTTL: cfg.Auth.VerifyTokenTTL, SiteName: cfg.App.Name,
 		Registration: cfg.Auth.Registration,
 		Prefix:       authPrefix(a.opts),
 		Mail:         a.Mail,
+		Jobs:         a.Jobs,
 	})
 
 	a.CSRF, err = csrf.New(csrf.Options{

@@ -185,7 +185,9 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 	if err := o.checkMounts(); err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: NewLogger(cfg.Logging, o.logOutput), opts: o}
+	// Mailed links carry secret tokens in their paths: keep them out of
+	// every log line.
+	a := &App{Config: cfg, Logger: withRedactedPaths(NewLogger(cfg.Logging, o.logOutput), auth.RedactedPaths(authPrefix(o))), opts: o}
 
 	var err error
 	layers := append(append([]fs.FS{}, o.assets...), static.FrameworkFS())

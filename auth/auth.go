@@ -1,7 +1,10 @@
 // Package auth provides accounts for Trellis apps: registration, login and
 // logout pages, argon2id passwords, the current user in every request,
-// RequireUser and RequireRole guards, API tokens for bearer authentication,
-// "log out of all other sessions", and a JSON API for managing roles.
+// RequireUser, RequireRole and RequireVerified guards, API tokens for
+// bearer authentication, "log out of all other sessions", a JSON API for
+// managing roles, and account recovery by mail: password reset, address
+// verification and change of address through single-use links (see
+// recovery.go and verify.go).
 //
 // Sessions are renewed on login, logout and privilege changes (no
 // fixation). A login failure always says "invalid email or password" and
@@ -16,11 +19,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/trellis-go/trellis/csrf"
 	"github.com/trellis-go/trellis/db"
 	"github.com/trellis-go/trellis/form"
 	"github.com/trellis-go/trellis/htmx"
+	"github.com/trellis-go/trellis/jobs"
 	"github.com/trellis-go/trellis/mail"
 	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/ratelimit"
@@ -50,15 +55,34 @@ type Options struct {
 	LoginRate ratelimit.Rate
 	// RegisterRate applies per client IP.
 	RegisterRate ratelimit.Rate
-	// PasswordRate applies per account to password changes.
+	// PasswordRate applies per account to password changes, and per
+	// client IP to new passwords set with a reset link.
 	PasswordRate ratelimit.Rate
+	// ResetRate applies to password-reset requests per client IP and,
+	// separately, per address asked about.
+	ResetRate ratelimit.Rate
+	// VerifyRate applies per account to the mails the account page sends:
+	// new verification links and changes of address.
+	VerifyRate ratelimit.Rate
+	// ResetTokenTTL is how long reset links work (default 1h).
+	ResetTokenTTL time.Duration
+	// VerifyTokenTTL is how long address-confirmation links work
+	// (default 48h).
+	VerifyTokenTTL time.Duration
+	// Jobs runs password-reset requests in the background (see
+	// resetRequest); nil does their work in the request.
+	Jobs *jobs.Engine
+	// SiteName names the app in mails.
+	SiteName string
 	// Registration enables /register.
 	Registration bool
 	// Prefix is where the account pages are mounted ("" for /login,
 	// /register, /logout and /account at the root; "/auth" for
 	// /auth/login and so on). RequireUser sends visitors to its login page.
 	Prefix string
-	// Mail sends account mail (nil: the app sends none).
+	// Mail sends account mail: reset links, address confirmations and
+	// notices (nil: the app sends none). Its templates are registered as
+	// previews.
 	Mail *mail.Mailer
 }
 
@@ -68,6 +92,9 @@ type Auth struct {
 	opts   Options
 	Users  *Users
 	Tokens *Tokens
+	// MailTokens holds the single-use tokens of reset, verification and
+	// change-of-address links.
+	MailTokens *MailTokens
 }
 
 // Paths returns the URLs of the account pages under Options.Prefix.
@@ -78,7 +105,21 @@ func New(opts Options) *Auth {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Auth{opts: opts, Users: NewUsers(opts.DB), Tokens: NewTokens(opts.DB)}
+	if opts.ResetTokenTTL <= 0 {
+		opts.ResetTokenTTL = time.Hour
+	}
+	if opts.VerifyTokenTTL <= 0 {
+		opts.VerifyTokenTTL = 48 * time.Hour
+	}
+	if opts.SiteName == "" {
+		opts.SiteName = "Trellis"
+	}
+	a := &Auth{opts: opts, Users: NewUsers(opts.DB), Tokens: NewTokens(opts.DB), MailTokens: NewMailTokens(opts.DB)}
+	if opts.Jobs != nil {
+		a.registerJobs(opts.Jobs)
+	}
+	a.registerPreviews()
+	return a
 }
 
 type userKey struct{}
@@ -304,7 +345,10 @@ func (a *Auth) RevokeOtherSessions(ctx context.Context, u *User) error {
 }
 
 // CreateUser validates and hashes password, creates the account and grants
-// roles, for seeding and command-line tools.
+// roles, for seeding and command-line tools. It sends no mail and leaves
+// the address unconfirmed: tools that vouch for it call
+// Users.MarkVerified (the users create command's --verified); otherwise
+// the user asks for a link on the account page.
 func (a *Auth) CreateUser(ctx context.Context, email, name, password string, roles ...string) (*User, error) {
 	email = NormalizeEmail(email)
 	if msg := ValidateEmail(email); msg != "" {

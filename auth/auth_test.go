@@ -25,14 +25,17 @@ import (
 // env is one app under test with its server.
 type env struct {
 	*trellistest.Server
-	app *trellis.App
+	app  *trellis.App
+	ta   *trellistest.App
+	logs *logBuffer
 }
 
 // newEnv builds an app whose sessions live in store: "sqlite",
 // "postgres" or "redis".
 func newEnv(t *testing.T, store string, mutate ...func(*config.Config)) *env {
 	t.Helper()
-	opts := []trellistest.AppOption{trellistest.Options(trellis.WithLogOutput(testLog(t))), trellistest.Configure(func(cfg *config.Config) {
+	logs := testLog(t)
+	opts := []trellistest.AppOption{trellistest.Options(trellis.WithLogOutput(logs)), trellistest.Configure(func(cfg *config.Config) {
 		// Redis here means Redis sessions with the memory limiter.
 		cfg.RateLimit.Store = "memory"
 		if store == "memory" {
@@ -41,6 +44,8 @@ func newEnv(t *testing.T, store string, mutate ...func(*config.Config)) *env {
 		// Most tests make many attempts; TestLoginRateLimits sets real limits.
 		cfg.RateLimit.Register = "1000/1m"
 		cfg.RateLimit.Login = "1000/1m"
+		cfg.RateLimit.Reset = "1000/1m"
+		cfg.RateLimit.Verify = "1000/1m"
 	})}
 	switch store {
 	case "postgres":
@@ -74,7 +79,7 @@ func newEnv(t *testing.T, store string, mutate ...func(*config.Config)) *env {
 		app.Sessions.Flash(r.Context(), session.Info, r.PostFormValue("message"))
 		w.WriteHeader(http.StatusNoContent)
 	})
-	return &env{Server: ta.Server, app: app}
+	return &env{Server: ta.Server, app: app, ta: ta, logs: logs}
 }
 
 func stores(t *testing.T, fn func(t *testing.T, e func(...func(*config.Config)) *env)) {

@@ -26,7 +26,11 @@ const invalidLogin = "Invalid email or password."
 // with the default, none):
 //
 //	GET/POST /register, GET/POST /login, POST /logout,
-//	GET /account, POST /account/password, POST /account/sessions/revoke,
+//	GET/POST /password/forgot, GET /password/reset/{token},
+//	GET/POST /password/reset, GET /email/verify/{token},
+//	GET /email/change/{token},
+//	GET /account, POST /account/password, POST /account/verify,
+//	POST /account/email, POST /account/sessions/revoke,
 //	POST /account/tokens, POST /account/tokens/{id}/revoke
 func (a *Auth) Routes(r chi.Router) {
 	p := a.Paths()
@@ -37,10 +41,19 @@ func (a *Auth) Routes(r chi.Router) {
 	r.Get(p.Login(), a.loginPage)
 	r.With(a.limit("login-ip", a.opts.LoginRate, ipKey)).Post(p.Login(), a.login)
 	r.Post(p.Logout(), a.logout)
+	r.Get(p.Forgot(), a.forgotPage)
+	r.With(a.limit("reset-ip", a.opts.ResetRate, ipKey)).Post(p.Forgot(), a.forgot)
+	r.Get(p.Reset()+"/{token}", a.resetLink)
+	r.Get(p.Reset(), a.resetPage)
+	r.With(a.limit("reset-set", a.opts.PasswordRate, ipKey)).Post(p.Reset(), a.reset)
+	r.Get(p.Verify()+"/{token}", a.verifyLink)
+	r.Get(p.ChangeEmail()+"/{token}", a.changeLink)
 	r.Group(func(r chi.Router) {
 		r.Use(a.RequireUser, a.requireSession)
 		r.Get(p.Account(), a.account)
 		r.With(a.limit("password", a.opts.PasswordRate, userKeyFunc)).Post(p.Account()+"/password", a.changePassword)
+		r.With(a.limit("verify", a.opts.VerifyRate, userKeyFunc)).Post(p.Account()+"/verify", a.resendVerification)
+		r.With(a.limit("email", a.opts.VerifyRate, userKeyFunc)).Post(p.Account()+"/email", a.changeEmail)
 		r.Post(p.Account()+"/sessions/revoke", a.revokeSessions)
 		r.Post(p.Account()+"/tokens", a.createToken)
 		r.Post(p.Account()+"/tokens/{id}/revoke", a.revokeToken)
@@ -200,16 +213,7 @@ func (a *Auth) allowLogin(w http.ResponseWriter, r *http.Request, u *User, email
 			key = "login-device:" + hashToken(token)
 		}
 	}
-	res, err := a.opts.Limiter.Allow(ctx, key, a.opts.LoginRate)
-	switch {
-	case err != nil:
-		a.limiterFailed(w, r, err)
-	case !res.Allowed:
-		ratelimit.SetHeaders(w.Header(), a.opts.LoginRate, res)
-		a.tooMany(w, r, res)
-		return false
-	}
-	return true
+	return a.allow(w, r, key, a.opts.LoginRate)
 }
 
 func (a *Auth) registerPage(w http.ResponseWriter, r *http.Request) {
@@ -265,7 +269,14 @@ func (a *Auth) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.opts.Logger.InfoContext(ctx, "registered", slog.Int64("user_id", u.ID), slog.String("client_ip", middleware.ClientIPFrom(r).String()))
-	a.opts.Sessions.Flash(ctx, session.Success, "Welcome, "+u.DisplayName()+". Your account is ready.")
+	welcome := "Welcome, " + u.DisplayName() + ". Your account is ready: we sent a link to " + u.Email + " to confirm the address."
+	if err := a.sendVerification(ctx, u); err != nil {
+		// The account exists either way; a new link can be asked for on
+		// the account page.
+		a.opts.Logger.ErrorContext(ctx, "register: verification mail not sent", slog.Int64("user_id", u.ID), slog.Any("error", err))
+		welcome = "Welcome, " + u.DisplayName() + ". Your account is ready. Confirm your address from your account page."
+	}
+	a.opts.Sessions.Flash(ctx, session.Success, welcome)
 	render.Redirect(w, r, "/")
 }
 
@@ -305,7 +316,7 @@ func (a *Auth) renderAccount(w http.ResponseWriter, r *http.Request, status int,
 		token = form.NewForm(nil)
 	}
 	v := ui.AccountView{Paths: a.Paths(), Email: u.Email, Name: u.Name, Roles: u.Roles, Since: u.CreatedAt, Created: created,
-		Password: form.NewForm(nil), Token: token}
+		VerifiedAt: u.EmailVerifiedAt, Password: form.NewForm(nil), Token: token, EmailChange: form.NewForm(nil)}
 	for _, t := range tokens {
 		v.Tokens = append(v.Tokens, ui.TokenView{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsed: t.LastUsedAt})
 	}

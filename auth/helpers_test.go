@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"html"
-	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -29,10 +28,12 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 // visitor is another browser on the same app.
-func (e *env) visitor() *env { return &env{Server: e.AsNewVisitor(), app: e.app} }
+func (e *env) visitor() *env {
+	return &env{Server: e.AsNewVisitor(), app: e.app, ta: e.ta, logs: e.logs}
+}
 
 // testLog collects app logs and prints them if the test fails.
-func testLog(t *testing.T) io.Writer {
+func testLog(t *testing.T) *logBuffer {
 	w := &logBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {

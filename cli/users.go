@@ -22,8 +22,8 @@ func (cmds *commands) usersCmd() *cobra.Command {
 		Short: "Manage user accounts",
 	}
 	var (
-		admin bool
-		name  string
+		admin, verified bool
+		name            string
 	)
 	create := &cobra.Command{
 		Use:   "create EMAIL",
@@ -34,7 +34,8 @@ when it is piped in:
 	echo "$PASSWORD" | app users create ada@example.com --admin
 
 When standard input is a terminal or empty, a strong password is generated
-and printed once.`,
+and printed once. No mail is sent: the address stays unconfirmed unless
+--verified says you vouch for it.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
 			email := auth.NormalizeEmail(args[0])
@@ -69,8 +70,16 @@ and printed once.`,
 				if err != nil {
 					return fmt.Errorf("creating the account: %w", err)
 				}
+				if verified {
+					if err := app.Auth.Users.MarkVerified(c.Context(), u.ID); err != nil {
+						return fmt.Errorf("marking the address confirmed: %w", err)
+					}
+				}
 				out := c.OutOrStdout()
 				fmt.Fprintf(out, "created user %d: %s", u.ID, u.Email)
+				if verified {
+					fmt.Fprint(out, " (address confirmed)")
+				}
 				if len(u.Roles) > 0 {
 					fmt.Fprintf(out, " (roles: %s)", strings.Join(u.Roles, ", "))
 				}
@@ -84,6 +93,7 @@ and printed once.`,
 	}
 	create.Flags().BoolVar(&admin, "admin", false, "give the user the admin role")
 	create.Flags().StringVar(&name, "name", "", "the user's display name")
+	create.Flags().BoolVar(&verified, "verified", false, "mark the address as confirmed (you vouch for it); otherwise the user confirms it from the account page")
 	cmd.AddCommand(create)
 	return cmd
 }

@@ -228,6 +228,12 @@ type Auth struct {
 	// HashConcurrency caps password hashes computed at once, so a login
 	// flood cannot starve other requests; 0 means half the CPUs (at least 1).
 	HashConcurrency int `toml:"hash_concurrency"`
+	// ResetTokenTTL is how long a password-reset link works (default 1h).
+	ResetTokenTTL time.Duration `toml:"reset_token_ttl"`
+	// VerifyTokenTTL is how long a link that confirms an email address
+	// works: the verification mail and the confirmation of a new address
+	// (default 48h).
+	VerifyTokenTTL time.Duration `toml:"verify_token_ttl"`
 }
 
 // CSRF holds cross-site request forgery settings.
@@ -251,6 +257,12 @@ type RateLimit struct {
 	Register string `toml:"register"`
 	// Password limits password changes per account.
 	Password string `toml:"password"`
+	// Reset limits password-reset requests per client IP and, separately,
+	// per email address asked about (known or not).
+	Reset string `toml:"reset"`
+	// Verify limits mails an account asks for from its account page: new
+	// verification mails and email-address changes, per account.
+	Verify string `toml:"verify"`
 }
 
 // Redis holds the Redis connection used by Redis-backed stores.
@@ -376,13 +388,16 @@ func Default(p Profile) *Config {
 		},
 		Metrics: Metrics{Enabled: true, Path: "/metrics"},
 		Mail:    Mail{OutboxKeep: 500},
-		Auth:    Auth{Registration: true, HashMemoryKiB: 19456, HashIterations: 2, HashParallelism: 1},
+		Auth: Auth{Registration: true, HashMemoryKiB: 19456, HashIterations: 2, HashParallelism: 1,
+			ResetTokenTTL: time.Hour, VerifyTokenTTL: 48 * time.Hour},
 		RateLimit: RateLimit{
 			Enabled:  true,
 			Store:    "memory",
 			Login:    "10/1m",
 			Register: "5/10m",
 			Password: "5/10m",
+			Reset:    "5/15m",
+			Verify:   "3/10m",
 		},
 	}
 	switch p {

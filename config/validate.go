@@ -165,6 +165,10 @@ func (v *validator) validateAuth() {
 	v.check(a.HashIterations >= 1, "auth.hash_iterations", "must be at least 1", "use 2 or more")
 	v.check(a.HashParallelism >= 1 && a.HashParallelism <= 255, "auth.hash_parallelism", "must be from 1 to 255", "use 1")
 	v.check(a.HashConcurrency >= 0, "auth.hash_concurrency", "must not be negative", "use 0 for half the CPUs")
+	v.check(a.ResetTokenTTL >= time.Minute && a.ResetTokenTTL <= 24*time.Hour, "auth.reset_token_ttl", "must be from 1m to 24h (a reset link is as good as the password)",
+		`use a duration such as "1h"`)
+	v.check(a.VerifyTokenTTL >= time.Minute && a.VerifyTokenTTL <= 30*24*time.Hour, "auth.verify_token_ttl", "must be from 1m to 720h (30 days)",
+		`use a duration such as "48h"`)
 	if v.c.Profile == Production {
 		v.check(a.HashMemoryKiB >= 19456, "auth.hash_memory_kib", "is below the 19456 KiB (19 MiB) minimum refused in production",
 			"use 19456 or more")
@@ -217,7 +221,8 @@ func (v *validator) validateRateLimit() {
 	rl := v.c.RateLimit
 	v.check(rl.Store == "memory" || rl.Store == "redis", "ratelimit.store", fmt.Sprintf("unknown store %q", rl.Store), `use "memory" or "redis"`)
 	v.check(rl.Store != "redis" || v.c.Redis.URL != "", "ratelimit.store", `"redis" needs redis.url`, "set redis.url or use the memory store")
-	for _, r := range []struct{ key, value string }{{"ratelimit.login", rl.Login}, {"ratelimit.register", rl.Register}, {"ratelimit.password", rl.Password}} {
+	for _, r := range []struct{ key, value string }{{"ratelimit.login", rl.Login}, {"ratelimit.register", rl.Register}, {"ratelimit.password", rl.Password},
+		{"ratelimit.reset", rl.Reset}, {"ratelimit.verify", rl.Verify}} {
 		if _, err := ratelimit.ParseRate(r.value); err != nil {
 			v.add(r.key, fmt.Sprintf("invalid rate %q: %v", r.value, err), `use "N/duration" such as "10/1m"`)
 		}

@@ -24,19 +24,37 @@ func (p AuthPaths) Logout() string { return string(p) + "/logout" }
 // Account is the account page; the account forms post below it.
 func (p AuthPaths) Account() string { return string(p) + "/account" }
 
+// Forgot is the "forgot password" form.
+func (p AuthPaths) Forgot() string { return string(p) + "/password/forgot" }
+
+// Reset is the new-password form; reset links are Reset()+"/{token}".
+func (p AuthPaths) Reset() string { return string(p) + "/password/reset" }
+
+// Verify prefixes the links that confirm an account's address:
+// Verify()+"/{token}".
+func (p AuthPaths) Verify() string { return string(p) + "/email/verify" }
+
+// ChangeEmail prefixes the links that confirm a new address:
+// ChangeEmail()+"/{token}".
+func (p AuthPaths) ChangeEmail() string { return string(p) + "/email/change" }
+
 // AccountView is what the account page shows.
 type AccountView struct {
 	// Paths locates the account forms.
-	Paths   AuthPaths
-	Email   string
-	Name    string
-	Roles   []string
-	Since   time.Time
-	Tokens  []TokenView
-	Created string // a token secret just created, shown once
+	Paths AuthPaths
+	Email string
+	Name  string
+	Roles []string
+	Since time.Time
+	// VerifiedAt is when the address was confirmed; nil when it is not.
+	VerifiedAt *time.Time
+	Tokens     []TokenView
+	Created    string // a token secret just created, shown once
 	// Password and Token are the password-change and token forms.
 	Password *form.Form
 	Token    *form.Form
+	// EmailChange is the change-of-address form.
+	EmailChange *form.Form
 }
 
 // TokenView is one API token on the account page.
