@@ -29,6 +29,7 @@ import (
 	"github.com/trellis-go/trellis/session"
 	"github.com/trellis-go/trellis/static"
 	"github.com/trellis-go/trellis/ui"
+	"github.com/trellis-go/trellis/uploads"
 )
 
 // App is a configured Trellis application. Register routes on it (it embeds
@@ -65,6 +66,9 @@ type App struct {
 	Jobs *jobs.Engine
 	// Forms decodes, validates and re-renders forms.
 	Forms *form.Forms
+	// Files receives, stores and serves uploaded files (nil without a
+	// database). Register upload routes with Upload.
+	Files *uploads.Manager
 
 	opts     *options
 	root     *chi.Mux
@@ -72,10 +76,11 @@ type App struct {
 	metrics  http.Handler
 	shutdown []func(context.Context) error
 
-	mu          sync.Mutex
-	middlewares []func(http.Handler) http.Handler
-	frozen      atomic.Bool
-	freezeOnce  sync.Once
+	mu           sync.Mutex
+	middlewares  []func(http.Handler) http.Handler
+	uploadRoutes *chi.Mux
+	frozen       atomic.Bool
+	freezeOnce   sync.Once
 
 	startOnce sync.Once
 	startErr  error
@@ -212,6 +217,10 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 			_ = a.Close(context.WithoutCancel(ctx))
 			return nil, err
 		}
+		if err := a.setupFiles(ctx); err != nil {
+			_ = a.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
 		if o.migrations != nil {
 			if err := a.migrate(ctx, db.App(o.migrations)); err != nil {
 				_ = a.Close(context.WithoutCancel(ctx))
@@ -336,6 +345,7 @@ func (a *App) routes() {
 	}
 	stack = append(stack,
 		middleware.Recover(a.Logger, a.Render.Status),
+		middleware.Streamed(a.streamedUpload),
 		middleware.MaxBody(cfg.Server.MaxBodyBytes, a.Render.Status),
 		middleware.Forms(middleware.FormOptions{}, a.formError),
 	)

@@ -30,6 +30,11 @@ const (
 	// required check passes and the app is not shutting down) and
 	// {prefix}/live (liveness). Default prefix "/health".
 	HealthChecks RouteSet = "health"
+	// Files serves uploaded files: GET {prefix}/{id} and {prefix}/{id}/thumb
+	// to whoever App.Files.Authorize allows (the owner by default), and
+	// {prefix}/signed/… for signed URLs of the local store. Default prefix
+	// "/files"; mounted when the app has a database.
+	Files RouteSet = "files"
 	// Metrics is the Prometheus endpoint. Its place comes from the config
 	// (metrics.path, or its own listener on metrics.addr); Without
 	// turns it off like metrics.enabled = false.
@@ -42,6 +47,7 @@ var defaultMounts = map[RouteSet]string{
 	RoleAPI:      "/admin/users",
 	JobsAdmin:    "/admin/jobs",
 	HealthChecks: "/health",
+	Files:        "/files",
 	Metrics:      "",
 }
 
@@ -78,7 +84,7 @@ func (o *options) mount(set RouteSet, prefix string) {
 func (o *options) checkMounts() error {
 	for set, prefix := range o.mounts {
 		if _, ok := defaultMounts[set]; !ok {
-			return fmt.Errorf("trellis: unknown route set %q: use trellis.AuthPages, RoleAPI, JobsAdmin, HealthChecks or Metrics", set)
+			return fmt.Errorf("trellis: unknown route set %q: use trellis.AuthPages, RoleAPI, JobsAdmin, HealthChecks, Files or Metrics", set)
 		}
 		if prefix == off {
 			continue
@@ -128,6 +134,9 @@ func (a *App) mountBuiltins() error {
 	}
 	if prefix, ok := a.opts.mountedAt(RoleAPI); ok {
 		a.Auth.RoleRoutes(a.Router, prefix)
+	}
+	if prefix, ok := a.opts.mountedAt(Files); ok && a.Files != nil {
+		a.Router.Route(prefix, a.Files.Routes)
 	}
 	if prefix, ok := a.opts.mountedAt(JobsAdmin); ok && a.Jobs != nil {
 		admin, err := jobsadmin.New(jobsadmin.Options{Engine: a.Jobs, Render: a.Render, Sessions: a.Sessions, Logger: a.Logger, Prefix: prefix})

@@ -1,10 +1,11 @@
 -- +goose Up
 -- Uploaded files: one row per stored object (storage key), written as
 -- 'pending' before the object and marked 'ready' once it is stored, so the
--- cleanup job can remove what a crash leaves half done.
+-- cleanup job can remove what a crash leaves half done. Deleting a user
+-- deletes their rows; the cleanup job then removes the objects left without one.
 CREATE TABLE trellis_files (
     id            BIGSERIAL PRIMARY KEY,
-    owner_id      BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    owner_id      BIGINT REFERENCES users (id) ON DELETE CASCADE,
     storage_key   TEXT NOT NULL UNIQUE,
     field         TEXT NOT NULL DEFAULT '',
     size          BIGINT NOT NULL,
