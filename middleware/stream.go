@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"mime"
@@ -69,7 +70,9 @@ func MultipartReader(r *http.Request) (*multipart.Reader, error) {
 			st.err = ErrNotMultipart
 			return
 		}
-		st.mr = multipart.NewReader(r.Body, params["boundary"])
+		// The multipart reader fills 4 KB at a time; a larger buffer below
+		// it reads the connection in fewer, bigger system calls.
+		st.mr = multipart.NewReader(bufio.NewReaderSize(r.Body, 64<<10), params["boundary"])
 	})
 	return st.mr, st.err
 }

@@ -74,7 +74,7 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, _ 
 	if size >= 0 {
 		src = io.LimitReader(r, size+1)
 	}
-	n, err := io.Copy(f, ctxReader{ctx, src})
+	n, err := copyChunks(f, ctxReader{ctx, src})
 	if err != nil {
 		return fmt.Errorf("storage: writing %s: %w", key, err)
 	}
@@ -226,4 +226,55 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// chunkSize is how much Put gathers before each write: sources such as a
+// multipart part return a few kilobytes per read, and one system call per
+// read would halve the throughput.
+const chunkSize = 256 << 10
+
+// copyChunks copies src to dst in writes of chunkSize bytes (the last one
+// shorter). Reading the next chunk (from the network, hashing it) overlaps
+// with writing the previous one to disk, in a second goroutine; it holds
+// at most three chunks.
+func copyChunks(dst io.Writer, src io.Reader) (int64, error) {
+	const depth = 3
+	free := make(chan []byte, depth)
+	for range depth {
+		free <- make([]byte, chunkSize)
+	}
+	full := make(chan []byte, depth)
+	werr := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range full {
+			if err == nil {
+				_, err = dst.Write(b)
+			}
+			free <- b[:cap(b)]
+		}
+		werr <- err
+	}()
+	var total int64
+	var rerr error
+	for {
+		buf := <-free
+		n, err := io.ReadFull(src, buf)
+		if n > 0 {
+			full <- buf[:n]
+			total += int64(n)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			rerr = err
+			break
+		}
+	}
+	close(full)
+	if err := <-werr; err != nil {
+		return total, err
+	}
+	return total, rerr
 }
