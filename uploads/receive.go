@@ -3,9 +3,7 @@ package uploads
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -239,13 +237,13 @@ func (m *Manager) receiveFile(ctx context.Context, part *multipart.Part, field *
 	if err := m.insertPending(ctx, f); err != nil {
 		return nil, err
 	}
-	h := sha256.New()
 	lr := &limitReader{r: src, limit: limit, body: body}
 	if field.Image {
 		lr.body = &countingBody{max: limit} // counted while re-encoding
 	}
-	counted := &countWriter{w: h}
-	if err := m.Store.Put(ctx, f.Key, io.TeeReader(lr, counted), -1, f.ContentType); err != nil {
+	h := newAsyncHasher()
+	defer h.finish()
+	if err := m.Store.Put(ctx, f.Key, io.TeeReader(lr, h), -1, f.ContentType); err != nil {
 		if lr.err != nil {
 			return f, lr.err
 		}
@@ -254,7 +252,7 @@ func (m *Manager) receiveFile(ctx context.Context, part *multipart.Part, field *
 	if lr.err != nil { // a store that stops reading early
 		return f, lr.err
 	}
-	f.Size, f.SHA256 = counted.n, hex.EncodeToString(h.Sum(nil))
+	f.SHA256, f.Size = h.Sum()
 	return f, nil
 }
 
@@ -416,16 +414,6 @@ func (c *countingBody) add(n int) error {
 		return tooLarge(fmt.Sprintf("The upload is larger than the %s that can be sent at once.", humanBytes(c.max)))
 	}
 	return nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	c.n += int64(len(p))
-	return c.w.Write(p)
 }
 
 func tooLarge(msg string) *render.Error {
