@@ -93,6 +93,11 @@ func scenarios(t *testing.T, app *trellistest.App) {
 			if res.StatusCode != http.StatusUnprocessableEntity {
 				t.Errorf("%s: status %d, want 422\n%s", name, res.StatusCode, res.Body)
 			}
+			want := map[string]string{"pixel bomb": "megapixels", "wrong extension": "extension .jpg", "claimed type": "sent as image/gif",
+				"html as png": "text/html", "svg with script": "image/svg+xml", "html as text": "text/html"}[name]
+			if want != "" && !strings.Contains(res.Body, want) {
+				t.Errorf("%s: the message does not say %q:\n%s", name, want, res.Body)
+			}
 		}
 		// htmx requests get a fragment with the message.
 		body, ctype := multipartBody(t, part{"avatar", "cat.png", "image/png", []byte("<html><script>x</script></html>")})
