@@ -77,7 +77,7 @@ func scenarios(t *testing.T, app *trellistest.App) {
 			"svg as svg":         {"avatar", "cat.svg", "image/svg+xml", []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`)},
 			"gif header + html":  {"avatar", "x.gif", "image/gif", []byte("GIF89a<html><script>alert(1)</script></html>")},
 			"html as text":       {"doc", "notes.txt", "text/plain", []byte("<html><body><script>alert(1)</script></body></html>")},
-			"wrong extension":    {"avatar", "me.jpg", "image/jpeg", img},
+			"wrong extension":    {"avatar", "me.jpg", "application/octet-stream", img},
 			"claimed type":       {"avatar", "me.png", "image/gif", img},
 			"zip where not ok":   {"doc", "a.zip", "application/zip", []byte("PK\x03\x04\x14\x00\x00\x00\x08\x00" + strings.Repeat("\x00", 40))},
 			"pixel bomb":         {"avatar", "bomb.png", "image/png", pngBomb(100000, 100000)},
