@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/storage"
 	"github.com/trellis-go/trellis/trellistest"
@@ -187,6 +189,15 @@ func scenarios(t *testing.T, app *trellistest.App) {
 				t.Fatalf("signed GET %q %v", res.Body, res.Header)
 			}
 			anon.Get(strings.Replace(u, "t=text", "t=html", 1)).AssertStatus(403)
+			// The file handler sets its own headers, without relying on the
+			// app's middleware.
+			bare := chi.NewRouter()
+			bare.Route("/files", app.App.Files.Routes)
+			rec := httptest.NewRecorder()
+			bare.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, u, nil))
+			if rec.Code != 200 || rec.Header().Get("X-Content-Type-Options") != "nosniff" || rec.Header().Get("Content-Security-Policy") != uploads.FileCSP {
+				t.Fatalf("bare file handler: %d %v", rec.Code, rec.Header())
+			}
 			anon.Get(u[:len(u)-3] + "AAA").AssertStatus(403)
 			if !strings.Contains(u, "d=inline") {
 				t.Fatalf("text/plain should be signed inline: %s", u)
@@ -331,6 +342,8 @@ func TestFormWithoutJavaScript(t *testing.T) {
 	post(file).AssertStatus(403)
 	post(file, textPart("csrf_token", token)).AssertStatus(403)
 	post(textPart("csrf_token", "x"+token[1:]), file).AssertStatus(403)
+	post(textPart("token", token), file).AssertStatus(403)                                 // only csrf_token counts
+	post(part{"csrf_token", "t.txt", "text/plain", []byte(token)}, file).AssertStatus(403) // and not as a file
 	// Another site's page cannot post at all.
 	body, ctype := multipartBody(t, textPart("csrf_token", token), file)
 	app.Do(http.MethodPost, "/up", body, trellistest.Header("Content-Type", ctype), trellistest.NoCSRF(),
