@@ -32,6 +32,7 @@ import (
 	"github.com/trellis-go/trellis/session"
 	"github.com/trellis-go/trellis/static"
 	"github.com/trellis-go/trellis/ui"
+	"github.com/trellis-go/trellis/uploads"
 )
 
 // App is a configured Trellis application. Register routes on it (it embeds
@@ -74,6 +75,9 @@ type App struct {
 	// Authz decides requests against the app's Cedar policies (nil
 	// without WithPolicies or WithPolicyDir).
 	Authz *authz.Authorizer
+	// Files receives, stores and serves uploaded files (nil without a
+	// database). Register upload routes with Upload.
+	Files *uploads.Manager
 
 	opts     *options
 	root     *chi.Mux
@@ -81,10 +85,11 @@ type App struct {
 	metrics  http.Handler
 	shutdown []func(context.Context) error
 
-	mu          sync.Mutex
-	middlewares []func(http.Handler) http.Handler
-	frozen      atomic.Bool
-	freezeOnce  sync.Once
+	mu           sync.Mutex
+	middlewares  []func(http.Handler) http.Handler
+	uploadRoutes *chi.Mux
+	frozen       atomic.Bool
+	freezeOnce   sync.Once
 
 	startOnce sync.Once
 	startErr  error
@@ -241,6 +246,10 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 			_ = a.Close(context.WithoutCancel(ctx))
 			return nil, err
 		}
+		if err := a.setupFiles(ctx); err != nil {
+			_ = a.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
 		if o.migrations != nil {
 			if err := a.migrate(ctx, db.App(o.migrations)); err != nil {
 				_ = a.Close(context.WithoutCancel(ctx))
@@ -369,6 +378,7 @@ func (a *App) routes() {
 	}
 	stack = append(stack,
 		middleware.Recover(a.Logger, a.Render.Status),
+		middleware.Streamed(a.streamedUpload),
 		middleware.MaxBody(cfg.Server.MaxBodyBytes, a.Render.Status),
 		middleware.Forms(middleware.FormOptions{}, a.formError),
 	)

@@ -40,6 +40,11 @@ const (
 	// wrong policy cannot lock admins out of fixing it). Default prefix
 	// "/admin/policies"; mounted only with WithPolicyDir.
 	PolicyAdmin RouteSet = "policies"
+	// Files serves uploaded files: GET {prefix}/{id} and {prefix}/{id}/thumb
+	// to whoever App.Files.Authorize allows (the owner by default), and
+	// {prefix}/signed/… for signed URLs of the local store. Default prefix
+	// "/files"; mounted when the app has a database.
+	Files RouteSet = "files"
 	// Metrics is the Prometheus endpoint. Its place comes from the config
 	// (metrics.path, or its own listener on metrics.addr); Without
 	// turns it off like metrics.enabled = false.
@@ -54,6 +59,7 @@ var defaultMounts = map[RouteSet]string{
 	HealthChecks: "/health",
 	MailOutbox:   "/dev/mail",
 	PolicyAdmin:  "/admin/policies",
+	Files:        "/files",
 	Metrics:      "",
 }
 
@@ -90,7 +96,7 @@ func (o *options) mount(set RouteSet, prefix string) {
 func (o *options) checkMounts() error {
 	for set, prefix := range o.mounts {
 		if _, ok := defaultMounts[set]; !ok {
-			return fmt.Errorf("trellis: unknown route set %q: use trellis.AuthPages, RoleAPI, JobsAdmin, PolicyAdmin, HealthChecks, MailOutbox or Metrics", set)
+			return fmt.Errorf("trellis: unknown route set %q: use trellis.AuthPages, RoleAPI, JobsAdmin, PolicyAdmin, HealthChecks, MailOutbox, Files or Metrics", set)
 		}
 		if prefix == off {
 			continue
@@ -147,6 +153,9 @@ func (a *App) mountBuiltins() error {
 	}
 	if prefix, ok := a.opts.mountedAt(PolicyAdmin); ok && a.opts.policyDir != "" {
 		a.Router.With(a.Auth.RequireRole(auth.RoleAdmin)).Post(prefix+"/reload", a.reloadPolicies)
+	}
+	if prefix, ok := a.opts.mountedAt(Files); ok && a.Files != nil {
+		a.Router.Route(prefix, a.Files.Routes)
 	}
 	if prefix, ok := a.opts.mountedAt(JobsAdmin); ok && a.Jobs != nil {
 		admin, err := jobsadmin.New(jobsadmin.Options{Engine: a.Jobs, Render: a.Render, Sessions: a.Sessions, Logger: a.Logger, Prefix: prefix})

@@ -50,6 +50,7 @@ type Config struct {
 	Jobs      Jobs      `toml:"jobs"`
 	Metrics   Metrics   `toml:"metrics"`
 	Mail      Mail      `toml:"mail"`
+	Storage   Storage   `toml:"storage"`
 
 	// sources maps "section.key" to where its value came from.
 	sources map[string]string
@@ -330,6 +331,55 @@ type Metrics struct {
 	AllowPublic bool `toml:"allow_public"`
 }
 
+// Storage holds file storage and upload settings.
+type Storage struct {
+	// Driver is "local" (files under LocalDir) or "s3" (an S3-compatible
+	// bucket).
+	Driver string `toml:"driver"`
+	// LocalDir is the local store's directory; empty means
+	// <app.data_dir>/files.
+	LocalDir string `toml:"local_dir"`
+	// S3Endpoint is the S3 server's URL, such as
+	// "https://s3.eu-west-1.amazonaws.com" (production refuses http://
+	// except to a loopback address).
+	S3Endpoint string `toml:"s3_endpoint"`
+	// S3Bucket is the bucket holding the objects.
+	S3Bucket string `toml:"s3_bucket"`
+	// S3Region is the bucket's region.
+	S3Region string `toml:"s3_region"`
+	// S3AccessKey is the access key ID.
+	S3AccessKey string `toml:"s3_access_key"`
+	// S3SecretKey is the secret access key (set it from the environment:
+	// TRELLIS_STORAGE_S3_SECRET_KEY).
+	S3SecretKey string `toml:"s3_secret_key"`
+	// S3PathStyle addresses the bucket as endpoint/bucket (self-hosted
+	// servers) instead of bucket.endpoint.
+	S3PathStyle bool `toml:"s3_path_style"`
+	// SigningKey signs the expiring URLs of the local store (at least 32
+	// characters). Empty means a random key per process outside production
+	// (signed URLs stop working on restart) and no signed local URLs in
+	// production.
+	SigningKey string `toml:"signing_key"`
+	// URLTTL is how long a signed URL stays valid (at most 7 days).
+	URLTTL time.Duration `toml:"url_ttl"`
+	// MaxRequestBytes caps the body of an upload request, all files
+	// together (uploads routes use it instead of server.max_body_bytes).
+	MaxRequestBytes int64 `toml:"max_request_bytes"`
+	// MaxFileBytes is the default size limit of one uploaded file, for
+	// fields that set none.
+	MaxFileBytes int64 `toml:"max_file_bytes"`
+	// MaxFiles caps the files in one upload request.
+	MaxFiles int `toml:"max_files"`
+	// MaxPixels caps an uploaded image's width × height, checked from its
+	// header before it is decoded (decompression bombs).
+	MaxPixels int64 `toml:"max_pixels"`
+	// CleanupAfter is how old an unfinished upload (or an object with no
+	// record) must be before the cleanup job removes it.
+	CleanupAfter time.Duration `toml:"cleanup_after"`
+	// CleanupSchedule is when the cleanup job runs (cron or "@every 1h").
+	CleanupSchedule string `toml:"cleanup_schedule"`
+}
+
 // Default returns the built-in defaults for a profile.
 func Default(p Profile) *Config {
 	c := &Config{
@@ -388,6 +438,17 @@ func Default(p Profile) *Config {
 		},
 		Metrics: Metrics{Enabled: true, Path: "/metrics"},
 		Mail:    Mail{OutboxKeep: 500},
+		Storage: Storage{
+			Driver:          "local",
+			S3Region:        "us-east-1",
+			URLTTL:          15 * time.Minute,
+			MaxRequestBytes: 64 << 20,
+			MaxFileBytes:    10 << 20,
+			MaxFiles:        10,
+			MaxPixels:       40_000_000,
+			CleanupAfter:    time.Hour,
+			CleanupSchedule: "@every 1h",
+		},
 		Auth: Auth{Registration: true, HashMemoryKiB: 19456, HashIterations: 2, HashParallelism: 1,
 			ResetTokenTTL: time.Hour, VerifyTokenTTL: 48 * time.Hour},
 		RateLimit: RateLimit{

@@ -224,3 +224,52 @@ func TestHTMXVersion(t *testing.T) {
 		t.Errorf("env: htmx.version = %d from %q", cfg.HTMX.Version, cfg.Source("htmx.version"))
 	}
 }
+
+func TestStorageValidation(t *testing.T) {
+	if err := Default(Production).Validate(); err != nil {
+		t.Fatalf("production defaults: %v", err)
+	}
+	for name, tc := range map[string]struct {
+		profile Profile
+		set     func(*Storage)
+		key     string
+	}{
+		"driver":      {Development, func(s *Storage) { s.Driver = "ftp" }, "storage.driver"},
+		"no endpoint": {Development, func(s *Storage) { s.Driver = "s3"; s.S3Bucket, s.S3AccessKey, s.S3SecretKey = "b", "a", "s" }, "storage.s3_endpoint"},
+		"endpoint path": {Development, func(s *Storage) {
+			s.Driver, s.S3Endpoint = "s3", "https://h/x"
+			s.S3Bucket, s.S3AccessKey, s.S3SecretKey = "b", "a", "s"
+		}, "storage.s3_endpoint"},
+		"http in prod": {Production, func(s *Storage) {
+			s.Driver, s.S3Endpoint = "s3", "http://s3.example.com"
+			s.S3Bucket, s.S3AccessKey, s.S3SecretKey = "b", "a", "s"
+		}, "storage.s3_endpoint"},
+		"no secret": {Production, func(s *Storage) {
+			s.Driver, s.S3Endpoint = "s3", "https://s3.example.com"
+			s.S3Bucket, s.S3AccessKey = "b", "a"
+		}, "storage.s3_secret_key"},
+		"no bucket": {Development, func(s *Storage) {
+			s.Driver, s.S3Endpoint = "s3", "https://s3.example.com"
+			s.S3AccessKey, s.S3SecretKey = "a", "s"
+		}, "storage.s3_bucket"},
+		"short key":      {Production, func(s *Storage) { s.SigningKey = "short" }, "storage.signing_key"},
+		"ttl":            {Development, func(s *Storage) { s.URLTTL = 8 * 24 * time.Hour }, "storage.url_ttl"},
+		"request < file": {Development, func(s *Storage) { s.MaxRequestBytes = 10 }, "storage.max_request_bytes"},
+		"files":          {Development, func(s *Storage) { s.MaxFiles = 0 }, "storage.max_files"},
+		"pixels":         {Development, func(s *Storage) { s.MaxPixels = 0 }, "storage.max_pixels"},
+		"cleanup":        {Development, func(s *Storage) { s.CleanupAfter = time.Second }, "storage.cleanup_after"},
+	} {
+		c := Default(tc.profile)
+		tc.set(&c.Storage)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.key) || !strings.Contains(err.Error(), "fix:") {
+			t.Errorf("%s: got %v, want an error on %s with a fix", name, err, tc.key)
+		}
+	}
+	c := Default(Production)
+	c.Storage.Driver, c.Storage.S3Endpoint, c.Storage.S3Bucket, c.Storage.S3AccessKey, c.Storage.S3SecretKey = "s3", "http://127.0.0.1:9000", "b", "a", "s"
+	c.Storage.SigningKey = strings.Repeat("k", 32)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("loopback http endpoint in production: %v", err)
+	}
+}

@@ -95,6 +95,7 @@ func (c *Config) Validate() error {
 	v.validateRateLimit()
 	v.validateJobs()
 	v.validateMail()
+	v.validateStorage()
 	m := c.Metrics
 	v.check(strings.HasPrefix(m.Path, "/") && !strings.ContainsAny(m.Path, " ?#"), "metrics.path", fmt.Sprintf("invalid path %q", m.Path), `use a path such as "/metrics"`)
 	v.check(m.Token == "" || len(m.Token) >= 16, "metrics.token", "is shorter than 16 characters", "use a long random token")

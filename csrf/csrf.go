@@ -10,6 +10,8 @@
 //     render masks the secret with a fresh one-time pad, so the token differs
 //     on every page (defeating compression side channels) while staying valid
 //     for the whole session: several tabs and parallel htmx requests work.
+//     Streamed uploads (middleware.Streamed) take the field only as the
+//     first part of the body, so the body is never parsed as a whole.
 //
 // Requests authenticated with an Authorization: Bearer header are not
 // checked (browsers never attach that header on their own), and path
@@ -23,6 +25,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -227,12 +230,35 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
 }
 
-// requestToken reads the token from the header, else the form field.
+// requestToken reads the token from the header, else the form field. A
+// streamed upload (see middleware.Streamed) is not parsed as a whole: its
+// token must be the body's first part, as the upload form places it.
 func requestToken(r *http.Request) string {
 	if t := r.Header.Get(HeaderName); t != "" {
 		return t
 	}
+	if middleware.IsStreamed(r) {
+		return firstPartToken(r)
+	}
 	return r.PostFormValue(FieldName)
+}
+
+// firstPartToken reads the csrf_token field when it is the first part of
+// a streamed multipart body, leaving the rest for the handler.
+func firstPartToken(r *http.Request) string {
+	mr, err := middleware.MultipartReader(r)
+	if err != nil {
+		return ""
+	}
+	p, err := mr.NextPart()
+	if err != nil || p.FormName() != FieldName || p.FileName() != "" {
+		return ""
+	}
+	b, err := io.ReadAll(io.LimitReader(p, 256))
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 func newSecret() []byte {

@@ -11,9 +11,14 @@ import (
 // larger Content-Length is answered 413 by onError before the handler runs;
 // a body that grows past the limit while being read makes the read fail with
 // *http.MaxBytesError, which handlers (and package render) turn into 413.
-func MaxBody(limit int64, onError ErrorFunc) func(http.Handler) http.Handler {
+// Requests marked by Streamed get the limit Streamed gave them instead.
+func MaxBody(max int64, onError ErrorFunc) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			limit := max
+			if l, ok := streamLimit(r); ok {
+				limit = l
+			}
 			if r.ContentLength > limit {
 				onError(w, r, http.StatusRequestEntityTooLarge,
 					fmt.Errorf("request body of %d bytes exceeds the %d-byte limit", r.ContentLength, limit))

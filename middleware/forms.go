@@ -40,7 +40,8 @@ type FormOptions struct {
 // query value or a form value, 413 for bodies over the limit or too many
 // fields — and never reaches a handler or the database as a 500. It also
 // applies method override: a POST form with _method=PUT, PATCH or DELETE
-// is routed as that method, so plain HTML forms can use them.
+// is routed as that method, so plain HTML forms can use them. Requests
+// marked by Streamed keep their body for the handler.
 func Forms(opts FormOptions, onError ErrorFunc) func(http.Handler) http.Handler {
 	if opts.MaxFields <= 0 {
 		opts.MaxFields = 1000
@@ -54,7 +55,7 @@ func Forms(opts FormOptions, onError ErrorFunc) func(http.Handler) http.Handler 
 				onError(w, r, http.StatusBadRequest, err)
 				return
 			}
-			if !hasFormBody(r) {
+			if !hasFormBody(r) || IsStreamed(r) {
 				next.ServeHTTP(w, r)
 				return
 			}

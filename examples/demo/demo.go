@@ -53,12 +53,19 @@ func New(ctx context.Context, cfg *config.Config, adminPassword string, opts ...
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	d := &demo{}
+	fl := &files{}
 	addPlaygroundQueue(cfg)
 	opts = append([]trellis.Option{
 		trellis.WithMigrations(migrationsFS),
 		trellis.WithPolicies(policiesFS),
 		trellis.WithNav(templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-			return views.Nav(d.clicks(ctx), d.mailOutbox).Render(ctx, w)
+			if err := views.Nav(d.clicks(ctx), d.mailOutbox).Render(ctx, w); err != nil {
+				return err
+			}
+			if a, ok := fl.navAvatar(ctx); ok {
+				return views.NavAvatar(a).Render(ctx, w)
+			}
+			return nil
 		})),
 	}, opts...)
 	app, err := trellis.New(ctx, cfg, opts...)
@@ -67,6 +74,7 @@ func New(ctx context.Context, cfg *config.Config, adminPassword string, opts ...
 	}
 	d.app = app
 	d.mailPreviews(app)
+	fl.app = app
 	if err := seedAdmin(app, adminPassword); err != nil {
 		_ = app.Close(context.Background())
 		return nil, err
@@ -75,7 +83,9 @@ func New(ctx context.Context, cfg *config.Config, adminPassword string, opts ...
 		_ = app.Close(context.Background())
 		return nil, err
 	}
-	(&notes{app: app, db: app.DB}).routes(app)
+	n := &notes{app: app, db: app.DB, files: fl}
+	n.routes(app)
+	fl.routes(app, n)
 	app.Get("/", d.index)
 	app.Get("/about", d.about)
 	app.Post("/counter", d.increment)

@@ -38,8 +38,9 @@ const notesPerPage = 20
 // not even read is answered 404, so its existence does not leak. The list
 // shows the signed-in user's own notes.
 type notes struct {
-	app *trellis.App
-	db  *db.DB
+	app   *trellis.App
+	db    *db.DB
+	files *files
 }
 
 func (n *notes) routes(app *trellis.App) {
@@ -195,7 +196,12 @@ func (n *notes) show(w http.ResponseWriter, r *http.Request) {
 	case "card":
 		n.app.Render.Fragment(w, r, http.StatusOK, views.NoteCard(*note))
 	default:
-		n.app.Render.Page(w, r, note.Title, views.NotePage(*note))
+		list, err := n.files.noteFiles(r.Context(), note.ID)
+		if err != nil {
+			n.app.Render.Error(w, r, err)
+			return
+		}
+		n.app.Render.Page(w, r, note.Title, views.NotePageWithFiles(*note, list, ""))
 	}
 }
 
@@ -249,10 +255,14 @@ func (n *notes) update(w http.ResponseWriter, r *http.Request) {
 
 func (n *notes) delete(w http.ResponseWriter, r *http.Request) {
 	note := n.find(r)
-	if _, err := n.db.SQL.ExecContext(r.Context(), n.db.Rebind(`DELETE FROM notes WHERE id = ?`), note.ID); err != nil {
-		n.app.Render.Error(w, r, fmt.Errorf("demo: deleting note: %w", err))
+	// The note and its files' rows go in one transaction; the files'
+	// objects after it (the cleanup job removes any a crash leaves).
+	purge, err := n.deleteNote(r.Context(), note.ID)
+	if err != nil {
+		n.app.Render.Error(w, r, err)
 		return
 	}
+	purge(context.WithoutCancel(r.Context()))
 	n.app.Sessions.Flash(r.Context(), session.Info, "Note “"+note.Title+"” deleted.")
 	if !htmx.IsRequest(r) || htmx.ParseRequest(r).Target != "note-"+strconv.FormatInt(note.ID, 10) {
 		render.Redirect(w, r, "/notes")
@@ -265,4 +275,25 @@ func (n *notes) delete(w http.ResponseWriter, r *http.Request) {
 	}
 	// The row swaps out with an empty body; the count updates out of band.
 	n.app.Render.Fragment(w, r, http.StatusOK, views.NoteCountOOB(total))
+}
+
+// deleteNote deletes the note and its attachments' rows, returning what
+// removes the attachments' objects.
+func (n *notes) deleteNote(ctx context.Context, id int64) (func(context.Context), error) {
+	tx, err := n.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("demo: deleting note: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	purge, err := n.files.deleteNoteFiles(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, n.db.Rebind(`DELETE FROM notes WHERE id = ?`), id); err != nil {
+		return nil, fmt.Errorf("demo: deleting note: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("demo: deleting note: %w", err)
+	}
+	return purge, nil
 }

@@ -11,7 +11,8 @@
 //     (background polling leaves it alone);
 //   * elements with data-dismiss="<selector>" empty that element on click,
 //     and data-dismiss-self removes the element's parent (a flash message);
-//   * unsafe requests carry the CSRF token from <meta name="csrf-token">.
+//   * unsafe requests carry the CSRF token from <meta name="csrf-token">;
+//   * upload forms (data-upload) show their progress bar while sending.
 // Under htmx 4 it also keeps two htmx 2 behaviours Trellis relies on:
 //   * hx-disabled-elt disables the elements it names while the request
 //     runs (htmx 4 calls this hx-disable, which means "no htmx" in htmx 2);
@@ -201,6 +202,37 @@
     var target = document.querySelector(trigger.getAttribute("data-dismiss"));
     if (target) {
       target.replaceChildren();
+    }
+  });
+  // Upload forms (ui.UploadForm, marked data-upload) show a progress bar
+  // while they send: htmx 2 reports upload progress with
+  // htmx:xhr:progress; htmx 4 sends with fetch, which reports none, so
+  // there the bar stays indeterminate until the answer arrives.
+  function uploadBar(elt) {
+    var form = elt && elt.closest ? elt.closest("form[data-upload]") : null;
+    return form ? form.querySelector("progress[data-upload-progress]") : null;
+  }
+
+  document.addEventListener(htmx4 ? "htmx:before:request" : "htmx:beforeRequest", function (evt) {
+    var bar = uploadBar(evt.target);
+    if (bar) {
+      bar.removeAttribute("value");
+      bar.hidden = false;
+    }
+  });
+
+  document.addEventListener("htmx:xhr:progress", function (evt) {
+    var bar = uploadBar(evt.target);
+    if (bar && evt.detail && evt.detail.lengthComputable && evt.detail.total > 0) {
+      bar.max = evt.detail.total;
+      bar.value = evt.detail.loaded;
+    }
+  });
+
+  document.addEventListener(htmx4 ? "htmx:finally:request" : "htmx:afterRequest", function (evt) {
+    var bar = uploadBar(evt.target);
+    if (bar) {
+      bar.hidden = true;
     }
   });
 })();
