@@ -25,10 +25,12 @@ import (
 	"github.com/trellis-go/trellis/health"
 	"github.com/trellis-go/trellis/jobs"
 	"github.com/trellis-go/trellis/middleware"
+	"github.com/trellis-go/trellis/observe"
 	"github.com/trellis-go/trellis/render"
 	"github.com/trellis-go/trellis/session"
 	"github.com/trellis-go/trellis/static"
 	"github.com/trellis-go/trellis/ui"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // App is a configured Trellis application. Register routes on it (it embeds
@@ -65,11 +67,20 @@ type App struct {
 	Jobs *jobs.Engine
 	// Forms decodes, validates and re-renders forms.
 	Forms *form.Forms
+	// TracerProvider makes the app's tracers when telemetry.otlp_endpoint
+	// is set; nil when tracing is off. Spans started with telemetry.Start
+	// from a request's or a job's context need no reference to it.
+	TracerProvider trace.TracerProvider
 
 	opts     *options
 	root     *chi.Mux
 	handler  http.Handler
 	metrics  http.Handler
+	// requests are the request metrics; nil when metrics are not served.
+	requests *observe.RequestMetrics
+	// sessionTiming times the session store; nil when metrics are not
+	// served.
+	sessionTiming *observe.SessionTiming
 	shutdown []func(context.Context) error
 
 	mu          sync.Mutex
@@ -93,6 +104,7 @@ type options struct {
 	layout     Layout
 	noDatabase bool
 	mounts     map[RouteSet]string
+	tracer     trace.TracerProvider
 }
 
 // Layout renders a full page around its children: the page content, which
@@ -135,6 +147,14 @@ func WithNav(c templ.Component) Option {
 // WithHead adds markup to the default layout's <head>.
 func WithHead(c templ.Component) Option {
 	return func(o *options) { o.head = c }
+}
+
+// WithTracerProvider traces the app with tp instead of the provider New
+// builds from the [telemetry] section: for an app that sets up
+// OpenTelemetry itself, or a test that records spans in memory. The app
+// does not shut tp down; its owner does.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.tracer = tp }
 }
 
 // WithoutDatabase builds an app with no database, and therefore no
@@ -199,6 +219,9 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 		a.Render.Status(w, r, status, nil)
 	})
 	a.Health = health.New(cfg.App.Version, cfg.Health.CheckTimeout, a.Logger)
+	if err := a.setupTelemetry(ctx); err != nil {
+		return nil, err
+	}
 
 	if !o.noDatabase {
 		if err := a.openDatabase(ctx); err != nil {
@@ -341,6 +364,10 @@ func (a *App) routes() {
 	)
 	if cfg.Server.RequestTimeout > 0 {
 		stack = append(stack, middleware.Timeout(cfg.Server.RequestTimeout))
+	}
+	if a.requests != nil || a.TracerProvider != nil {
+		// First, so the span and the duration cover the whole stack.
+		stack = append([]func(http.Handler) http.Handler{observe.Middleware(root, a.requests, a.TracerProvider)}, stack...)
 	}
 	var h http.Handler = root
 	for i := len(stack) - 1; i >= 0; i-- {
