@@ -72,16 +72,16 @@ type App struct {
 	// from a request's or a job's context need no reference to it.
 	TracerProvider trace.TracerProvider
 
-	opts     *options
-	root     *chi.Mux
-	handler  http.Handler
-	metrics  http.Handler
+	opts    *options
+	root    *chi.Mux
+	handler http.Handler
+	metrics http.Handler
 	// requests are the request metrics; nil when metrics are not served.
 	requests *observe.RequestMetrics
 	// sessionTiming times the session store; nil when metrics are not
 	// served.
 	sessionTiming *observe.SessionTiming
-	shutdown []func(context.Context) error
+	shutdown      []func(context.Context) error
 
 	mu          sync.Mutex
 	middlewares []func(http.Handler) http.Handler
