@@ -125,6 +125,10 @@ func (s *SessionTiming) DeleteExpired(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// Unwrap returns the wrapped backend (session.Manager.Backend looks
+// through the timer with it).
+func (s *SessionTiming) Unwrap() session.Backend { return s.Backend }
+
 // Describe implements prometheus.Collector.
 func (s *SessionTiming) Describe(ch chan<- *prometheus.Desc) { s.hist.Describe(ch) }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	chimw "github.com/go-chi/chi/v5/middleware"
 	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/session"
 )
 
 func TestTracingOffWithoutEndpoint(t *testing.T) {
@@ -73,4 +74,24 @@ func testCount(m *RequestMetrics, labels ...string) uint64 {
 	var out dtoMetric
 	_ = h.(interface{ Write(*dtoMetric) error }).Write(&out)
 	return out.GetHistogram().GetSampleCount()
+}
+
+// TestSessionTimingIsTransparent: the manager reports the store itself,
+// not the timer around it, and the timer records each operation.
+func TestSessionTimingIsTransparent(t *testing.T) {
+	mem := session.NewMemory()
+	timed := NewSessionTiming(mem)
+	m := session.New(config.Default(config.Test).Session, timed, nil, nil)
+	if got, ok := m.Backend().(*session.Memory); !ok || got != mem {
+		t.Fatalf("Backend() = %T, want the *session.Memory inside the timer", m.Backend())
+	}
+	if _, _, _, err := timed.Load(context.Background(), "token"); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := timed.hist.GetMetricWithLabelValues("load", "ok")
+	var out dtoMetric
+	_ = h.(interface{ Write(*dtoMetric) error }).Write(&out)
+	if out.GetHistogram().GetSampleCount() != 1 {
+		t.Errorf("load samples: %d, want 1", out.GetHistogram().GetSampleCount())
+	}
 }
