@@ -12,6 +12,7 @@ import (
 	"github.com/trellis-go/trellis/auth"
 	"github.com/trellis-go/trellis/csrf"
 	"github.com/trellis-go/trellis/health"
+	"github.com/trellis-go/trellis/observe"
 	"github.com/trellis-go/trellis/ratelimit"
 	"github.com/trellis-go/trellis/render"
 	"github.com/trellis-go/trellis/session"
@@ -41,6 +42,10 @@ func (a *App) setupAccounts() error {
 		backend = session.NewRedis(a.Redis, cfg.Redis.KeyPrefix)
 	default:
 		backend = session.NewSQL(a.DB)
+	}
+	if a.requests != nil {
+		a.sessionTiming = observe.NewSessionTiming(backend)
+		backend = a.sessionTiming
 	}
 	// A session store that fails is unavailable (503), or timed out (504).
 	a.Sessions = session.New(cfg.Session, backend, a.Logger, func(w http.ResponseWriter, r *http.Request, err error) {

@@ -28,11 +28,13 @@ import (
 	"github.com/trellis-go/trellis/jobs"
 	"github.com/trellis-go/trellis/mail"
 	"github.com/trellis-go/trellis/middleware"
+	"github.com/trellis-go/trellis/observe"
 	"github.com/trellis-go/trellis/render"
 	"github.com/trellis-go/trellis/session"
 	"github.com/trellis-go/trellis/static"
 	"github.com/trellis-go/trellis/ui"
 	"github.com/trellis-go/trellis/uploads"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // App is a configured Trellis application. Register routes on it (it embeds
@@ -78,12 +80,21 @@ type App struct {
 	// Files receives, stores and serves uploaded files (nil without a
 	// database). Register upload routes with Upload.
 	Files *uploads.Manager
+	// TracerProvider makes the app's tracers when telemetry.otlp_endpoint
+	// is set; nil when tracing is off. Spans started with telemetry.Start
+	// from a request's or a job's context need no reference to it.
+	TracerProvider trace.TracerProvider
 
-	opts     *options
-	root     *chi.Mux
-	handler  http.Handler
-	metrics  http.Handler
-	shutdown []func(context.Context) error
+	opts    *options
+	root    *chi.Mux
+	handler http.Handler
+	metrics http.Handler
+	// requests are the request metrics; nil when metrics are not served.
+	requests *observe.RequestMetrics
+	// sessionTiming times the session store; nil when metrics are not
+	// served.
+	sessionTiming *observe.SessionTiming
+	shutdown      []func(context.Context) error
 
 	mu           sync.Mutex
 	middlewares  []func(http.Handler) http.Handler
@@ -113,6 +124,7 @@ type options struct {
 	policySource string
 	policyDir    string
 	principal    authz.PrincipalFunc
+	tracer       trace.TracerProvider
 }
 
 // Layout renders a full page around its children: the page content, which
@@ -163,6 +175,14 @@ func WithHead(c templ.Component) Option {
 // certificate. The server name defaults to the URL's host.
 func WithMailTLS(c *tls.Config) Option {
 	return func(o *options) { o.mailTLS = c }
+}
+
+// WithTracerProvider traces the app with tp instead of the provider New
+// builds from the [telemetry] section: for an app that sets up
+// OpenTelemetry itself, or a test that records spans in memory. The app
+// does not shut tp down; its owner does.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.tracer = tp }
 }
 
 // WithoutDatabase builds an app with no database, and therefore no
@@ -229,6 +249,9 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 		a.Render.Status(w, r, status, nil)
 	})
 	a.Health = health.New(cfg.App.Version, cfg.Health.CheckTimeout, a.Logger)
+	if err := a.setupTelemetry(ctx); err != nil {
+		return nil, err
+	}
 
 	if !o.noDatabase {
 		if err := a.openDatabase(ctx); err != nil {
@@ -384,6 +407,10 @@ func (a *App) routes() {
 	)
 	if cfg.Server.RequestTimeout > 0 {
 		stack = append(stack, middleware.Timeout(cfg.Server.RequestTimeout))
+	}
+	if a.requests != nil || a.TracerProvider != nil {
+		// First, so the span and the duration cover the whole stack.
+		stack = append([]func(http.Handler) http.Handler{observe.Middleware(root, a.requests, a.TracerProvider)}, stack...)
 	}
 	var h http.Handler = root
 	for i := len(stack) - 1; i >= 0; i-- {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/trellis-go/trellis/jobs"
 	"github.com/trellis-go/trellis/middleware"
+	"github.com/trellis-go/trellis/observe"
 )
 
 // setupJobs builds the job engine and applies River's migrations.
@@ -20,6 +21,9 @@ func (a *App) setupJobs(ctx context.Context) error {
 		return fmt.Errorf("trellis: %w", err)
 	}
 	a.Jobs = e
+	if a.TracerProvider != nil {
+		e.SetTracerProvider(a.TracerProvider)
+	}
 	a.OnShutdown(e.Stop)
 	if a.Config.Database.Migrate {
 		if err := e.Migrate(ctx); err != nil {
@@ -46,11 +50,41 @@ func (a *App) Start(ctx context.Context) error {
 	return a.startErr
 }
 
-// metricsHandler serves Prometheus metrics: Go runtime, process and job
-// and authorization metrics, behind a bearer token when metrics.token is set.
+// setupTelemetry builds the tracer provider ([telemetry]; off without an
+// endpoint) and, when metrics are served, the request metrics. Tracing
+// stops last at shutdown, after the job workers, so their spans are sent.
+func (a *App) setupTelemetry(ctx context.Context) error {
+	if a.opts.tracer != nil {
+		a.TracerProvider = a.opts.tracer
+	} else {
+		t, err := observe.NewTracing(ctx, a.Config.Telemetry, a.Config.App.Name, a.Config.App.Version)
+		if err != nil {
+			return fmt.Errorf("trellis: %w", err)
+		}
+		a.TracerProvider = t.Provider
+		a.OnShutdown(t.Shutdown)
+	}
+	if _, ok := a.opts.mountedAt(Metrics); ok && a.Config.Metrics.Enabled {
+		a.requests = observe.NewRequestMetrics()
+	}
+	return nil
+}
+
+// metricsHandler serves Prometheus metrics: requests, database pools,
+// session store, jobs, authorization, Go runtime and process, behind a
+// bearer token when metrics.token is set.
 func (a *App) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if a.requests != nil {
+		reg.MustRegister(a.requests)
+	}
+	if a.DB != nil {
+		reg.MustRegister(observe.DBStats{SQL: a.DB.SQL, Pool: a.DB.Pool})
+	}
+	if a.sessionTiming != nil {
+		reg.MustRegister(a.sessionTiming)
+	}
 	if a.Jobs != nil {
 		reg.MustRegister(a.Jobs)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/trellis-go/trellis/auth"
 	jobsadmin "github.com/trellis-go/trellis/jobs/admin"
+	"github.com/trellis-go/trellis/observe"
 )
 
 // RouteSet names one of the built-in sets of routes. Each is a piece the
@@ -49,6 +50,10 @@ const (
 	// (metrics.path, or its own listener on metrics.addr); Without
 	// turns it off like metrics.enabled = false.
 	Metrics RouteSet = "metrics"
+	// Profiling serves Go's profiles (CPU, heap, goroutines, execution
+	// trace; see observe.Profiling) to admins only, for go tool pprof.
+	// Default prefix "/admin/pprof"; mounted when the app has a database.
+	Profiling RouteSet = "pprof"
 )
 
 // defaultMounts are the prefixes New mounts the route sets at.
@@ -61,6 +66,7 @@ var defaultMounts = map[RouteSet]string{
 	PolicyAdmin:  "/admin/policies",
 	Files:        "/files",
 	Metrics:      "",
+	Profiling:    "/admin/pprof",
 }
 
 // MountAt mounts a built-in route set under prefix instead of its
@@ -96,7 +102,7 @@ func (o *options) mount(set RouteSet, prefix string) {
 func (o *options) checkMounts() error {
 	for set, prefix := range o.mounts {
 		if _, ok := defaultMounts[set]; !ok {
-			return fmt.Errorf("trellis: unknown route set %q: use trellis.AuthPages, RoleAPI, JobsAdmin, PolicyAdmin, HealthChecks, MailOutbox, Files or Metrics", set)
+			return fmt.Errorf("trellis: unknown route set %q: use trellis.AuthPages, RoleAPI, JobsAdmin, PolicyAdmin, HealthChecks, MailOutbox, Files, Metrics or Profiling", set)
 		}
 		if prefix == off {
 			continue
@@ -156,6 +162,12 @@ func (a *App) mountBuiltins() error {
 	}
 	if prefix, ok := a.opts.mountedAt(Files); ok && a.Files != nil {
 		a.Router.Route(prefix, a.Files.Routes)
+	}
+	if prefix, ok := a.opts.mountedAt(Profiling); ok {
+		a.Router.Group(func(r chi.Router) {
+			r.Use(a.Auth.RequireRole(auth.RoleAdmin))
+			observe.Profiling(r, prefix)
+		})
 	}
 	if prefix, ok := a.opts.mountedAt(JobsAdmin); ok && a.Jobs != nil {
 		admin, err := jobsadmin.New(jobsadmin.Options{Engine: a.Jobs, Render: a.Render, Sessions: a.Sessions, Logger: a.Logger, Prefix: prefix})

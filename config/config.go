@@ -51,6 +51,7 @@ type Config struct {
 	Metrics   Metrics   `toml:"metrics"`
 	Mail      Mail      `toml:"mail"`
 	Storage   Storage   `toml:"storage"`
+	Telemetry Telemetry `toml:"telemetry"`
 
 	// sources maps "section.key" to where its value came from.
 	sources map[string]string
@@ -380,6 +381,21 @@ type Storage struct {
 	CleanupSchedule string `toml:"cleanup_schedule"`
 }
 
+// Telemetry holds OpenTelemetry tracing settings. Tracing is off (no
+// exporter, a no-op tracer) until OTLPEndpoint is set.
+type Telemetry struct {
+	// OTLPEndpoint is the OTLP/HTTP collector traces are sent to, such as
+	// "http://127.0.0.1:4318" (the exporter posts to its /v1/traces) or a
+	// full ".../v1/traces" URL. Empty turns tracing off.
+	OTLPEndpoint string `toml:"otlp_endpoint"`
+	// SampleRatio is the share of new traces recorded, from 0 to 1; a
+	// request that arrives with a sampled parent follows its parent.
+	SampleRatio float64 `toml:"sample_ratio"`
+	// ServiceName names the service in the trace backend; empty means
+	// app.name.
+	ServiceName string `toml:"service_name"`
+}
+
 // Default returns the built-in defaults for a profile.
 func Default(p Profile) *Config {
 	c := &Config{
@@ -436,8 +452,9 @@ func Default(p Profile) *Config {
 			FetchCooldown:      25 * time.Millisecond,
 			CompletedRetention: 24 * time.Hour,
 		},
-		Metrics: Metrics{Enabled: true, Path: "/metrics"},
-		Mail:    Mail{OutboxKeep: 500},
+		Metrics:   Metrics{Enabled: true, Path: "/metrics"},
+		Mail:      Mail{OutboxKeep: 500},
+		Telemetry: Telemetry{SampleRatio: 1},
 		Storage: Storage{
 			Driver:          "local",
 			S3Region:        "us-east-1",

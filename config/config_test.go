@@ -161,7 +161,7 @@ func TestEveryKeyCanBeSetFromEnv(t *testing.T) {
 		if got := envKey(EnvName(k)); got != k {
 			t.Errorf("%s -> %s -> %s", k, EnvName(k), got)
 		}
-		value := map[string]string{"string": "x", "bool": "true", "int": "7", "int64": "7", "[]string": "a,b", "time.Duration": "3s"}[c.fields()[k].Type().String()]
+		value := map[string]string{"string": "x", "bool": "true", "int": "7", "int64": "7", "[]string": "a,b", "time.Duration": "3s", "float64": "0.5"}[c.fields()[k].Type().String()]
 		if value == "" {
 			t.Fatalf("%s: no sample value for type %s", k, c.fields()[k].Type())
 		}
@@ -271,5 +271,35 @@ func TestStorageValidation(t *testing.T) {
 	c.Storage.SigningKey = strings.Repeat("k", 32)
 	if err := c.Validate(); err != nil {
 		t.Fatalf("loopback http endpoint in production: %v", err)
+	}
+}
+
+func TestTelemetryValidation(t *testing.T) {
+	c := Default(Development)
+	if c.Telemetry.OTLPEndpoint != "" || c.Telemetry.SampleRatio != 1 {
+		t.Fatalf("tracing should be off by default and sample everything once on: %+v", c.Telemetry)
+	}
+	for name, tc := range map[string]struct {
+		env []string
+		key string
+	}{
+		"endpoint without scheme": {[]string{"TRELLIS_TELEMETRY_OTLP_ENDPOINT=127.0.0.1:4318"}, "telemetry.otlp_endpoint"},
+		"grpc scheme":             {[]string{"TRELLIS_TELEMETRY_OTLP_ENDPOINT=grpc://collector:4317"}, "telemetry.otlp_endpoint"},
+		"ratio above one":         {[]string{"TRELLIS_TELEMETRY_SAMPLE_RATIO=1.5"}, "telemetry.sample_ratio"},
+		"ratio negative":          {[]string{"TRELLIS_TELEMETRY_SAMPLE_RATIO=-0.1"}, "telemetry.sample_ratio"},
+		"ratio not a number":      {[]string{"TRELLIS_TELEMETRY_SAMPLE_RATIO=half"}, "telemetry.sample_ratio"},
+	} {
+		_, err := Load(Options{Path: writeFile(t, t.TempDir(), "c.toml", ""), Profile: Test, Env: tc.env})
+		if err == nil || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%s: got %v, want an error naming %s", name, err, tc.key)
+		}
+	}
+	path := writeFile(t, t.TempDir(), "c.toml", "[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\nsample_ratio = 0.01\nservice_name = \"shop\"\n")
+	c, err := Load(Options{Path: path, Profile: Production, Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Telemetry.OTLPEndpoint != "http://127.0.0.1:4318" || c.Telemetry.SampleRatio != 0.01 || c.Telemetry.ServiceName != "shop" {
+		t.Fatalf("telemetry from file: %+v", c.Telemetry)
 	}
 }

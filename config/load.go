@@ -260,6 +260,12 @@ func setFromString(f reflect.Value, s string) error {
 			return fmt.Errorf("invalid integer %q", s)
 		}
 		f.SetInt(n)
+	case f.Kind() == reflect.Float64:
+		n, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("invalid number %q", s)
+		}
+		f.SetFloat(n)
 	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
 		var items []string
 		for item := range strings.SplitSeq(s, ",") {
@@ -287,6 +293,8 @@ func fixFor(c *Config, key string) string {
 		return "use true or false"
 	case f.Kind() == reflect.Int || f.Kind() == reflect.Int64:
 		return "use a whole number"
+	case f.Kind() == reflect.Float64:
+		return "use a number such as 0.1"
 	case f.Kind() == reflect.Slice:
 		return `use a list of strings (env: comma-separated)`
 	default:

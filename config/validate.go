@@ -111,10 +111,25 @@ func (c *Config) Validate() error {
 			"set metrics.token (scrapers send it as a bearer token), or metrics.addr to serve them on a private listener, or metrics.allow_public = true if a proxy already guards the path")
 	}
 
+	v.validateTelemetry()
+
 	if len(v.errs) > 0 {
 		return v.errs
 	}
 	return nil
+}
+
+func (v *validator) validateTelemetry() {
+	t := v.c.Telemetry
+	if t.OTLPEndpoint != "" {
+		u, err := url.Parse(t.OTLPEndpoint)
+		v.check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil,
+			"telemetry.otlp_endpoint", fmt.Sprintf("%q is not an OTLP/HTTP URL", redactURL(t.OTLPEndpoint)),
+			`use the collector's OTLP/HTTP address such as "http://127.0.0.1:4318" (traces go to its /v1/traces), or leave it empty to turn tracing off`)
+	}
+	v.check(t.SampleRatio >= 0 && t.SampleRatio <= 1, "telemetry.sample_ratio", fmt.Sprintf("%v is not between 0 and 1", t.SampleRatio),
+		"use 1 to record every trace, 0.01 for one in a hundred, 0 for none")
+	v.check(!strings.ContainsAny(t.ServiceName, "\r\n"), "telemetry.service_name", "contains a line break", `use a short name such as "shop-web"; empty means app.name`)
 }
 
 func (v *validator) validateSecurity() {

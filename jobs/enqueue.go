@@ -10,6 +10,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/trellis-go/trellis/telemetry"
 )
 
 // Priorities, 1 running first.
@@ -60,9 +61,20 @@ type Result struct {
 // ErrInvalidOpts is wrapped by errors about bad options.
 var ErrInvalidOpts = errors.New("jobs: invalid options")
 
-func (e *Engine) insertOpts(o *Opts) (*river.InsertOpts, error) {
+// insertOpts converts o to River's options; traceCtx, when not nil, is the
+// enqueuer's trace context (see telemetry.Inject), carried in the job's
+// metadata so its run continues the trace.
+func (e *Engine) insertOpts(o *Opts, traceCtx map[string]string) (*river.InsertOpts, error) {
+	meta := map[string]any{}
+	if traceCtx != nil {
+		meta[metaTrace] = traceCtx
+	}
 	if o == nil {
-		return &river.InsertOpts{Priority: PriorityDefault}, nil
+		ro := &river.InsertOpts{Priority: PriorityDefault}
+		if len(meta) > 0 {
+			ro.Metadata, _ = json.Marshal(meta)
+		}
+		return ro, nil
 	}
 	ro := &river.InsertOpts{Queue: o.Queue, Priority: o.Priority, ScheduledAt: o.RunAt, Tags: o.Tags}
 	if ro.Priority == 0 {
@@ -81,8 +93,10 @@ func (e *Engine) insertOpts(o *Opts) (*river.InsertOpts, error) {
 		return nil, fmt.Errorf("%w: negative Timeout", ErrInvalidOpts)
 	}
 	if o.Timeout > 0 {
-		meta, _ := json.Marshal(map[string]int64{metaTimeout: o.Timeout.Milliseconds()})
-		ro.Metadata = meta
+		meta[metaTimeout] = o.Timeout.Milliseconds()
+	}
+	if len(meta) > 0 {
+		ro.Metadata, _ = json.Marshal(meta)
 	}
 	if o.Unique != (Unique{}) {
 		ro.UniqueOpts = river.UniqueOpts{ByArgs: o.Unique.ByArgs, ByQueue: o.Unique.ByQueue, ByPeriod: o.Unique.ByPeriod}
@@ -94,13 +108,16 @@ func result(r *rivertype.JobInsertResult) *Result {
 	return &Result{ID: r.Job.ID, Duplicate: r.UniqueSkippedAsDuplicate}
 }
 
-// Enqueue inserts a job.
-func (e *Engine) Enqueue(ctx context.Context, args Args, o *Opts) (*Result, error) {
+// Enqueue inserts a job. When ctx carries a trace (a request's span), the
+// insert gets a span of its own and the job's run continues the trace.
+func (e *Engine) Enqueue(ctx context.Context, args Args, o *Opts) (res *Result, err error) {
 	c, _, err := e.clients()
 	if err != nil {
 		return nil, err
 	}
-	ro, err := e.insertOpts(o)
+	ctx, end := e.enqueueSpan(ctx, args.Kind(), 1)
+	defer func() { end(res, err) }()
+	ro, err := e.insertOpts(o, telemetry.Inject(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -113,12 +130,14 @@ func (e *Engine) Enqueue(ctx context.Context, args Args, o *Opts) (*Result, erro
 
 // EnqueueTx inserts a job inside the app's transaction tx: the job exists
 // only if tx commits.
-func (e *Engine) EnqueueTx(ctx context.Context, tx *sql.Tx, args Args, o *Opts) (*Result, error) {
+func (e *Engine) EnqueueTx(ctx context.Context, tx *sql.Tx, args Args, o *Opts) (res *Result, err error) {
 	_, ins, err := e.clients()
 	if err != nil {
 		return nil, err
 	}
-	ro, err := e.insertOpts(o)
+	ctx, end := e.enqueueSpan(ctx, args.Kind(), 1)
+	defer func() { end(res, err) }()
+	ro, err := e.insertOpts(o, telemetry.Inject(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -136,14 +155,21 @@ type Request struct {
 }
 
 // EnqueueMany inserts several jobs in one batch.
-func (e *Engine) EnqueueMany(ctx context.Context, reqs []Request) ([]*Result, error) {
+func (e *Engine) EnqueueMany(ctx context.Context, reqs []Request) (_ []*Result, err error) {
 	c, _, err := e.clients()
 	if err != nil {
 		return nil, err
 	}
+	kind := "batch"
+	if len(reqs) > 0 && reqs[0].Args != nil {
+		kind = reqs[0].Args.Kind()
+	}
+	ctx, end := e.enqueueSpan(ctx, kind, len(reqs))
+	defer func() { end(nil, err) }()
+	traceCtx := telemetry.Inject(ctx)
 	params := make([]river.InsertManyParams, len(reqs))
 	for i, r := range reqs {
-		ro, err := e.insertOpts(r.Opts)
+		ro, err := e.insertOpts(r.Opts, traceCtx)
 		if err != nil {
 			return nil, err
 		}

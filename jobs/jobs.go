@@ -56,6 +56,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/db"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // riverClient is the part of *river.Client[TTx] the engine uses; it does
@@ -92,6 +93,7 @@ type Engine struct {
 	metrics *metrics
 
 	stopping atomic.Bool // see wrapped.Work
+	tracer   atomic.Pointer[trace.Tracer]
 
 	mu       sync.Mutex
 	started  bool

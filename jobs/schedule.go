@@ -70,7 +70,7 @@ func (e *Engine) Schedule(name, spec string, newArgs func() Args, opts *Opts) er
 	if err != nil {
 		return err
 	}
-	if _, err := e.insertOpts(opts); err != nil {
+	if _, err := e.insertOpts(opts, nil); err != nil {
 		return err
 	}
 	e.sched.mu.Lock()

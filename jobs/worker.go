@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -32,7 +31,7 @@ type WorkerDefaults[T Args] = river.WorkerDefaults[T]
 // Register adds a worker for T's kind. Call it before the app starts.
 func Register[T Args](e *Engine, w Worker[T]) {
 	var args T
-	river.AddWorker[T](e.workers, &wrapped[T]{inner: w, stopping: &e.stopping})
+	river.AddWorker[T](e.workers, &wrapped[T]{inner: w, e: e})
 	e.mu.Lock()
 	e.kinds = append(e.kinds, args.Kind())
 	e.mu.Unlock()
@@ -63,8 +62,8 @@ const metaTimeout = "trellis_timeout_ms"
 
 // wrapped adds per-job timeouts and permanent errors to a worker.
 type wrapped[T Args] struct {
-	inner    Worker[T]
-	stopping *atomic.Bool // the engine's: set while Stop runs
+	inner Worker[T]
+	e     *Engine // its stopping flag is set while Stop runs
 }
 
 func (w *wrapped[T]) Middleware(row *rivertype.JobRow) []rivertype.WorkerMiddleware {
@@ -92,9 +91,16 @@ func (w *wrapped[T]) Timeout(job *Job[T]) time.Duration {
 // cause, so River returns the job to the queue with its attempt given
 // back even when the worker reports the interruption in its own words (a
 // driver's "interrupted", a wrapped error that dropped context.Canceled).
-func (w *wrapped[T]) Work(ctx context.Context, job *Job[T]) error {
-	err := w.inner.Work(ctx, job)
-	if err != nil && ctx.Err() != nil && w.stopping.Load() {
+//
+// When the engine traces, each attempt runs in a span that continues the
+// enqueuer's trace; telemetry.Start(ctx, ...) inside the worker adds child
+// spans to it.
+func (w *wrapped[T]) Work(ctx context.Context, job *Job[T]) (err error) {
+	ctx, end := w.e.runSpan(ctx, jobRow{id: job.ID, kind: job.Kind, queue: job.Queue, attempt: job.Attempt,
+		maxAttempts: job.MaxAttempts, metadata: job.Metadata})
+	defer func() { end(err) }()
+	err = w.inner.Work(ctx, job)
+	if err != nil && ctx.Err() != nil && w.e.stopping.Load() {
 		err = errors.Join(err, context.Cause(ctx))
 	}
 	var perm *permanentError

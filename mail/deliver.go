@@ -12,7 +12,9 @@ import (
 
 	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/jobs"
+	"github.com/trellis-go/trellis/telemetry"
 	gomail "github.com/wneessen/go-mail"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // JobKind is the kind of the delivery job.
@@ -56,7 +58,11 @@ func (w *worker) Work(ctx context.Context, job *jobs.Job[deliverArgs]) error {
 	if err != nil {
 		return fmt.Errorf("mail %d: loading: %w", id, err)
 	}
+	ctx, span := telemetry.Start(ctx, "mail.deliver", attribute.Int64("mail.id", id),
+		attribute.String("smtp.host", m.smtp.url.Host), attribute.Int("mail.recipients", len(q.Recipients)))
+	defer span.End()
 	if err := m.smtp.send(ctx, q); err != nil {
+		telemetry.Fail(span, err)
 		return err
 	}
 	if err := deleteQueued(ctx, m.db, id); err != nil {

@@ -206,5 +206,17 @@ func (m *Manager) Janitor(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Backend returns the store behind the manager.
-func (m *Manager) Backend() Backend { return m.backend }
+// Backend returns the store behind the manager. Wrappers that time or
+// otherwise decorate it (an Unwrap() Backend method, like the metrics
+// timer trellis.New installs) are looked through, so the store's concrete
+// type is what callers see.
+func (m *Manager) Backend() Backend {
+	b := m.backend
+	for {
+		u, ok := b.(interface{ Unwrap() Backend })
+		if !ok {
+			return b
+		}
+		b = u.Unwrap()
+	}
+}

@@ -29,6 +29,8 @@ type dashboardView struct {
 	NextURL string
 	// FirstURL returns to the first page when paging.
 	FirstURL string
+	// Charts are the last hour's charts.
+	Charts *chartsView
 }
 
 type tab struct {
@@ -71,8 +73,13 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
+	t, err := h.e.Timeline(ctx, chartWindows[0].Window, chartWindows[0].Buckets)
+	if err != nil {
+		h.storeError(w, r, err)
+		return
+	}
 	l := h.links
-	v := &dashboardView{Links: l, Stats: s, Params: p, List: list, SelfURL: l.dashboardURL(p, p.Cursor)}
+	v := &dashboardView{Links: l, Stats: s, Params: p, List: list, SelfURL: l.dashboardURL(p, p.Cursor), Charts: chartsFor(l, 0, t)}
 	if list.NextCursor != "" {
 		v.NextURL = l.dashboardURL(p, list.NextCursor)
 	}

@@ -27,6 +27,9 @@ import (
 //	GET  P                     dashboard (HTML)
 //	GET  P/list                JSON list: state, kind, queue, q, limit, cursor
 //	GET  P/stats               JSON statistics (HTML fragment for htmx)
+//	GET  P/charts?window=      throughput, failures and p95 charts of the
+//	                           last hour or day (SVG fragment for htmx,
+//	                           page for browsers, JSON timeline for APIs)
 //	GET  P/{id}                JSON job (HTML page for browsers)
 //	POST P/{id}/retry          {"success", "message"}; 409 while running
 //	POST P/{id}/cancel         {"success", "message"}; 409 when finished
@@ -41,6 +44,7 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Get(l.Home(), h.dashboard)
 	r.Get(l.List(), h.listJSON)
 	r.Get(l.Stats(), h.stats)
+	r.Get(l.prefix+"/charts", h.charts)
 	r.Post(l.RetryAll(), h.retryAll)
 	r.Post(l.ClearDead(), h.clearDead)
 	r.Get(l.prefix+"/{id}", h.job)

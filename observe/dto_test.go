@@ -1,0 +1,5 @@
+package observe
+
+import dto "github.com/prometheus/client_model/go"
+
+type dtoMetric = dto.Metric
