@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -97,14 +98,10 @@ func TestReportMailRequest(t *testing.T) {
 	}
 }
 
-// quantile returns the q-quantile of d (d is sorted in place).
+// quantile returns the q-quantile of d (nearest rank; d is not changed).
 func quantile(d []time.Duration, q float64) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	s := slices.Clone(d)
+	slices.Sort(s)
 	return s[int(q*float64(len(s)-1))]
 }
 

@@ -28,27 +28,9 @@ import (
 type instance struct {
 	name, addr string
 	cmd        *exec.Cmd
-	logs       *syncBuffer
-	exited     chan struct{} // closed once the process has exited
-	err        error         // how it exited, set before exited closes
-}
-
-// syncBuffer collects a process's output for the failure message.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs       *trellistest.Logs // its output, for failure messages
+	exited     chan struct{}     // closed once the process has exited
+	err        error             // how it exited, set before exited closes
 }
 
 // cluster is the shared services and the instances using them.
@@ -83,7 +65,7 @@ func (c *cluster) start(name, addr string) *instance {
 	c.t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(append(os.Environ(), c.env...), childEnv+"="+name, "TRELLIS_SERVER_ADDR="+addr)
-	in := &instance{name: name, addr: addr, cmd: cmd, logs: &syncBuffer{}, exited: make(chan struct{})}
+	in := &instance{name: name, addr: addr, cmd: cmd, logs: &trellistest.Logs{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = in.logs, in.logs
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
