@@ -198,3 +198,29 @@ func TestCounterSchemaConcurrentStarts(t *testing.T) {
 		}
 	})
 }
+
+// TestRiverMigrationsConcurrentStarts migrates a new PostgreSQL database
+// from several processes' worth of connections at once, as instances
+// starting together do: every one succeeds.
+func TestRiverMigrationsConcurrentStarts(t *testing.T) {
+	cfg := config.Default(config.Test)
+	cfg.Database.URL = testservices.PostgresURL(t)
+	ctx := context.Background()
+	errs := make(chan error, 3)
+	for range cap(errs) {
+		d, err := db.Open(ctx, cfg.Database, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Close() })
+		go func() {
+			_, err := MigrateSchema(ctx, d, nil)
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -19,6 +19,13 @@ func MigrateSchema(ctx context.Context, d *db.DB, logger *slog.Logger) (int, err
 	var n int
 	var err error
 	if d.Dialect == db.Postgres {
+		// River's migrator takes no lock: processes starting together on
+		// a new database would create the same objects at once.
+		unlock, lerr := advisoryLock(ctx, d, riverMigrationLock)
+		if lerr != nil {
+			return 0, fmt.Errorf("jobs: River migrations: %w", lerr)
+		}
+		defer unlock()
 		n, err = migrateRiver(ctx, riverpgxv5.New(d.Pool), logger, rivermigrate.DirectionUp, nil)
 	} else {
 		n, err = migrateRiver(ctx, riversqlite.New(d.SQL), logger, rivermigrate.DirectionUp, nil)
@@ -27,6 +34,27 @@ func MigrateSchema(ctx context.Context, d *db.DB, logger *slog.Logger) (int, err
 		return n, fmt.Errorf("jobs: River migrations: %w", err)
 	}
 	return n, ensureCounterSchema(ctx, d)
+}
+
+// riverMigrationLock is the PostgreSQL advisory lock key held while
+// River's migrations run.
+const riverMigrationLock = 0x7472656c6c6972 // "trellir"
+
+// advisoryLock takes a session-level advisory lock on a connection of
+// its own and returns the function that releases both.
+func advisoryLock(ctx context.Context, d *db.DB, key int64) (func(), error) {
+	conn, err := d.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
+		conn.Release()
+		return nil, err
+	}
+	return func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
+		conn.Release()
+	}, nil
 }
 
 // RemoveSchema drops River's tables (and with them every job and the
