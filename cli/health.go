@@ -23,10 +23,11 @@ func (cmds *commands) healthCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			url, err := health.ProbeURL(cfg.Server.Addr, cfg.Server.TLSCert != "", path)
+			base, err := cfg.Server.LocalURL()
 			if err != nil {
 				return err
 			}
+			url := base + path
 			if err := health.Probe(c.Context(), url, timeout); err != nil {
 				return err
 			}

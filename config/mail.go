@@ -146,25 +146,36 @@ func redactErr(err error, raw string) string {
 }
 
 // BaseURL is app.base_url without a trailing slash or, when it is empty,
-// the address the server listens on: http://127.0.0.1:3000 for
-// server.addr "127.0.0.1:3000" or ":3000" (https when server.tls_cert is
-// set).
+// the server's own address (see [Server.LocalURL]), or
+// http://127.0.0.1:3000 when server.addr does not parse.
 func (c *Config) BaseURL() string {
 	if c.App.BaseURL != "" {
 		return strings.TrimSuffix(c.App.BaseURL, "/")
 	}
-	host, port, err := net.SplitHostPort(c.Server.Addr)
+	u, err := c.Server.LocalURL()
 	if err != nil {
-		host, port = "127.0.0.1", "3000"
+		return "http://127.0.0.1:3000"
+	}
+	return u
+}
+
+// LocalURL is the URL a process on the same host reaches the server at:
+// http://127.0.0.1:3000 for addr "127.0.0.1:3000", ":3000" or
+// "0.0.0.0:3000" (an address on every interface is reached on loopback),
+// https when tls_cert is set.
+func (s Server) LocalURL() (string, error) {
+	host, port, err := net.SplitHostPort(s.Addr)
+	if err != nil {
+		return "", fmt.Errorf("config: server address %q: %w", s.Addr, err)
 	}
 	if ip, err := netip.ParseAddr(host); host == "" || err == nil && ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
 	scheme := "http"
-	if c.Server.TLSCert != "" {
+	if s.TLSCert != "" {
 		scheme = "https"
 	}
-	return scheme + "://" + net.JoinHostPort(host, port)
+	return scheme + "://" + net.JoinHostPort(host, port), nil
 }
 
 // RequireBaseURL fails in production when app.base_url is empty. The app

@@ -109,3 +109,24 @@ func TestBaseURLAndFrom(t *testing.T) {
 		t.Errorf("configured MailFrom = %q", got)
 	}
 }
+
+func TestServerLocalURL(t *testing.T) {
+	for _, c := range []struct {
+		s    Server
+		want string
+	}{
+		{Server{Addr: ":3000"}, "http://127.0.0.1:3000"},
+		{Server{Addr: "0.0.0.0:3000"}, "http://127.0.0.1:3000"},
+		{Server{Addr: "[::]:3000", TLSCert: "cert.pem"}, "https://127.0.0.1:3000"},
+		{Server{Addr: "127.0.0.1:8080"}, "http://127.0.0.1:8080"},
+		{Server{Addr: "app.internal:80"}, "http://app.internal:80"},
+		{Server{Addr: "[::1]:3000"}, "http://[::1]:3000"},
+	} {
+		if got, err := c.s.LocalURL(); err != nil || got != c.want {
+			t.Errorf("%+v.LocalURL() = %q, %v; want %q", c.s, got, err, c.want)
+		}
+	}
+	if _, err := (Server{Addr: "3000"}).LocalURL(); err == nil {
+		t.Error("an address without a port is accepted")
+	}
+}

@@ -5,29 +5,9 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"time"
 )
-
-// ProbeURL is the URL a process on the same host uses to check an app
-// listening on addr (server.addr): an address that listens on every
-// interface (":3000", "0.0.0.0:3000", "[::]:3000") is probed on loopback.
-// https picks the scheme. path is the endpoint, such as "/health/ready".
-func ProbeURL(addr string, https bool, path string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", fmt.Errorf("health: server address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	scheme := "http"
-	if https {
-		scheme = "https"
-	}
-	return scheme + "://" + net.JoinHostPort(host, port) + path, nil
-}
 
 // Probe asks a running app's health endpoint at url and returns nil when
 // it answers 200 within timeout, for container health checks and

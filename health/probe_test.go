@@ -9,29 +9,6 @@ import (
 	"time"
 )
 
-func TestProbeURL(t *testing.T) {
-	for _, c := range []struct {
-		addr  string
-		https bool
-		want  string
-	}{
-		{":3000", false, "http://127.0.0.1:3000/health/ready"},
-		{"0.0.0.0:3000", false, "http://127.0.0.1:3000/health/ready"},
-		{"[::]:3000", true, "https://127.0.0.1:3000/health/ready"},
-		{"127.0.0.1:8080", false, "http://127.0.0.1:8080/health/ready"},
-		{"app.internal:80", false, "http://app.internal:80/health/ready"},
-		{"[::1]:3000", false, "http://[::1]:3000/health/ready"},
-	} {
-		got, err := ProbeURL(c.addr, c.https, "/health/ready")
-		if err != nil || got != c.want {
-			t.Errorf("ProbeURL(%q, %v) = %q, %v; want %q", c.addr, c.https, got, err, c.want)
-		}
-	}
-	if _, err := ProbeURL("3000", false, "/"); err == nil {
-		t.Error("an address without a port is accepted")
-	}
-}
-
 func TestProbe(t *testing.T) {
 	status := http.StatusOK
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trellis-go/trellis/health"
+	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/trellistest"
 )
 
@@ -73,7 +73,7 @@ func Serve(t testing.TB, dir, bin string, env ...string) *trellistest.Server {
 // name every interface, such as ":3000".
 func ServeAt(t testing.TB, dir, bin, addr string, env ...string) *trellistest.Server {
 	t.Helper()
-	base, err := health.ProbeURL(addr, false, "")
+	base, err := config.Server{Addr: addr}.LocalURL()
 	if err != nil {
 		t.Fatal(err)
 	}
