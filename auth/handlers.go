@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 	"github.com/trellis-go/trellis/form"
 	"github.com/trellis-go/trellis/middleware"
@@ -323,28 +324,38 @@ func (a *Auth) renderAccount(w http.ResponseWriter, r *http.Request, status int,
 	a.opts.Render.View(w, r, render.View{Status: status, Title: "Your account", Content: ui.AccountPage(v)})
 }
 
-func (a *Auth) changePassword(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	u := CurrentUser(ctx)
-	current, password, confirm := r.PostFormValue("current_password"), r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	f := form.NewForm(nil)
-	if msg := ValidatePassword(password); msg != "" {
-		f.AddError("password", msg)
-	} else if confirm != password {
-		f.AddError("password_confirm", "The passwords do not match.")
-	}
-	ok, _, err := a.opts.Hasher.Verify(ctx, current, u.PasswordHash)
+// accountFormValid checks the current_password field against u's
+// password, then answers 422 with the account form rendered by view when
+// f has any error. It reports whether the change may go ahead.
+func (a *Auth) accountFormValid(w http.ResponseWriter, r *http.Request, u *User, f *form.Form, view func(ui.AuthPaths, *form.Form) templ.Component) bool {
+	ok, _, err := a.opts.Hasher.Verify(r.Context(), r.PostFormValue("current_password"), u.PasswordHash)
 	if err != nil {
 		a.hashFailed(w, r, err)
-		return
+		return false
 	}
 	if !ok {
 		f.AddError("current_password", "The current password is not correct.")
 	}
 	if !f.Valid() {
 		a.opts.Forms.Invalid(w, r, f, func(f *form.Form) render.View {
-			return render.View{Title: "Your account", Content: ui.PasswordForm(a.Paths(), f), Partial: ui.PasswordForm(a.Paths(), f)}
+			return render.View{Title: "Your account", Content: view(a.Paths(), f), Partial: view(a.Paths(), f)}
 		})
+		return false
+	}
+	return true
+}
+
+func (a *Auth) changePassword(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := CurrentUser(ctx)
+	password, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
+	f := form.NewForm(nil)
+	if msg := ValidatePassword(password); msg != "" {
+		f.AddError("password", msg)
+	} else if confirm != password {
+		f.AddError("password_confirm", "The passwords do not match.")
+	}
+	if !a.accountFormValid(w, r, u, f, ui.PasswordForm) {
 		return
 	}
 	hash, err := a.opts.Hasher.Hash(ctx, password)

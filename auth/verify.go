@@ -113,21 +113,10 @@ func (a *Auth) changeEmail(w http.ResponseWriter, r *http.Request) {
 	} else if email == u.Email {
 		f.AddError("email", "This is already your address.")
 	}
-	ok, _, err := a.opts.Hasher.Verify(ctx, r.PostFormValue("current_password"), u.PasswordHash)
-	if err != nil {
-		a.hashFailed(w, r, err)
+	if !a.accountFormValid(w, r, u, f, ui.EmailForm) {
 		return
 	}
-	if !ok {
-		f.AddError("current_password", "The current password is not correct.")
-	}
-	if !f.Valid() {
-		a.opts.Forms.Invalid(w, r, f, func(f *form.Form) render.View {
-			return render.View{Title: "Your account", Content: ui.EmailForm(a.Paths(), f), Partial: ui.EmailForm(a.Paths(), f)}
-		})
-		return
-	}
-	err = a.inTx(ctx, func(tx *sql.Tx) error {
+	err := a.inTx(ctx, func(tx *sql.Tx) error {
 		var other int64
 		err := tx.QueryRowContext(ctx, a.opts.DB.Rebind(`SELECT id FROM users WHERE email = ?`), email).Scan(&other)
 		switch {
