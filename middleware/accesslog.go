@@ -15,7 +15,7 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			m := meter(w)
+			m := NewResponseMeter(w)
 			defer func() {
 				status := m.status
 				if status == 0 {

@@ -15,7 +15,7 @@ import (
 func Recover(logger *slog.Logger, onError ErrorFunc) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			m := meter(w)
+			m := NewResponseMeter(w)
 			defer func() {
 				v := recover()
 				if v == nil {

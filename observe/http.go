@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -89,13 +90,13 @@ func Middleware(routes chi.Routes, m *RequestMetrics, tp trace.TracerProvider) f
 				ctx, span = tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer),
 					trace.WithAttributes(attribute.String("http.request.method", method)))
 			}
-			mw := &statusMeter{ResponseWriter: w}
+			mw := middleware.NewResponseMeter(w)
 			defer func() {
 				route := rctx.RoutePattern()
 				if route == "" {
 					route = UnmatchedRoute
 				}
-				status := mw.status
+				status := mw.Status()
 				if status == 0 {
 					status = http.StatusOK
 				}
