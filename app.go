@@ -318,7 +318,8 @@ func checkLayout(l Layout, site *ui.Site) (err error) {
 }
 
 func (a *App) openDatabase(ctx context.Context) error {
-	d, err := db.Open(ctx, a.Config.Database, a.Config.App.DataDir)
+	// With tracing off (a nil provider) the driver is not wrapped at all.
+	d, err := db.Open(ctx, a.Config.Database, a.Config.App.DataDir, db.WithTracerProvider(a.TracerProvider))
 	if err != nil {
 		return fmt.Errorf("trellis: %w", err)
 	}

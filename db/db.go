@@ -50,25 +50,31 @@ type DB struct {
 	// Path is the SQLite file; empty on PostgreSQL.
 	Path string
 
-	dsn string // SQLite data source name, for extra pools
+	dsn  string      // SQLite data source name, for extra pools
+	opts openOptions // how Open was called, for extra pools
 }
 
 // Open opens the database described by cfg. An empty URL means the SQLite
 // file app.db in dataDir (created with its directory if missing). It pings
 // the database before returning; failure to connect wraps ErrUnreachable.
-func Open(ctx context.Context, cfg config.Database, dataDir string) (*DB, error) {
+// WithTracerProvider makes its handles trace their SQL.
+func Open(ctx context.Context, cfg config.Database, dataDir string, opts ...Option) (*DB, error) {
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	switch {
 	case cfg.URL == "":
-		return openSQLite(ctx, cfg, filepath.Join(dataDir, "app.db"))
+		return openSQLite(ctx, cfg, filepath.Join(dataDir, "app.db"), o)
 	case strings.HasPrefix(cfg.URL, "sqlite:"):
-		return openSQLite(ctx, cfg, strings.TrimPrefix(strings.TrimPrefix(cfg.URL, "sqlite:"), "//"))
+		return openSQLite(ctx, cfg, strings.TrimPrefix(strings.TrimPrefix(cfg.URL, "sqlite:"), "//"), o)
 	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):
-		return openPostgres(ctx, cfg)
+		return openPostgres(ctx, cfg, o)
 	}
 	return nil, fmt.Errorf("db: unsupported database.url %q (use sqlite:PATH or postgres://…)", cfg.URL)
 }
 
-func openSQLite(ctx context.Context, cfg config.Database, path string) (*DB, error) {
+func openSQLite(ctx context.Context, cfg config.Database, path string, o openOptions) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("db: creating data directory %s: %w", dir, err)
@@ -84,13 +90,13 @@ func openSQLite(ctx context.Context, cfg config.Database, path string) (*DB, err
 	// Every connection caches its prepared statements: re-parsing SQL
 	// otherwise dominates the CPU of busy queries (see internal/stmtcache).
 	dsn := "file:" + path + "?" + q.Encode()
-	sqldb := sql.OpenDB(stmtcache.NewConnector(dsn, stmtcache.DefaultSize))
+	sqldb := o.openConnector(stmtcache.NewConnector(dsn, stmtcache.DefaultSize), SQLite)
 	maxOpen := cfg.MaxOpenConns
 	if maxOpen == 0 {
 		maxOpen = 8
 	}
 	configurePool(sqldb, cfg, maxOpen)
-	d := &DB{SQL: sqldb, Dialect: SQLite, Path: path, dsn: dsn}
+	d := &DB{SQL: sqldb, Dialect: SQLite, Path: path, dsn: dsn, opts: o}
 	if err := d.Ping(ctx); err != nil {
 		_ = sqldb.Close()
 		return nil, fmt.Errorf("db: sqlite %s: %w: %w", path, ErrUnreachable, err)
@@ -98,7 +104,7 @@ func openSQLite(ctx context.Context, cfg config.Database, path string) (*DB, err
 	return d, nil
 }
 
-func openPostgres(ctx context.Context, cfg config.Database) (*DB, error) {
+func openPostgres(ctx context.Context, cfg config.Database, o openOptions) (*DB, error) {
 	pcfg, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("db: parsing database.url: %w", err)
@@ -113,9 +119,12 @@ func openPostgres(ctx context.Context, cfg config.Database) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: postgres: %w: %w", ErrUnreachable, err)
 	}
-	sqldb := stdlib.OpenDBFromPool(pool)
+	// The same as stdlib.OpenDBFromPool, with the connector exposed so
+	// that tracing can wrap it. River's own queries go to the pool
+	// directly and are not traced.
+	sqldb := o.openConnector(stdlib.GetPoolConnector(pool), Postgres)
 	configurePool(sqldb, cfg, 0)
-	d := &DB{SQL: sqldb, Dialect: Postgres, Pool: pool}
+	d := &DB{SQL: sqldb, Dialect: Postgres, Pool: pool, opts: o}
 	if err := d.Ping(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("db: postgres at %s: %w: %w", pcfg.ConnConfig.Host, ErrUnreachable, err)
@@ -137,13 +146,14 @@ func configurePool(sqldb *sql.DB, cfg config.Database, maxOpen int) {
 
 // OpenSQLitePool opens another pool on the same SQLite file with the same
 // settings, limited to maxOpen connections; background components use one
-// of their own so they never take the app's connections. It fails on
+// of their own so they never take the app's connections. It is traced
+// like DB.SQL when Open was given a tracer provider. It fails on
 // PostgreSQL, where the shared pool is used instead.
 func (d *DB) OpenSQLitePool(maxOpen int) (*sql.DB, error) {
 	if d.Dialect != SQLite {
 		return nil, errors.New("db: OpenSQLitePool needs SQLite")
 	}
-	p := sql.OpenDB(stmtcache.NewConnector(d.dsn, stmtcache.DefaultSize))
+	p := d.opts.openConnector(stmtcache.NewConnector(d.dsn, stmtcache.DefaultSize), SQLite)
 	p.SetMaxOpenConns(maxOpen)
 	p.SetMaxIdleConns(maxOpen)
 	return p, nil

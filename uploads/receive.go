@@ -108,7 +108,7 @@ func (m *Manager) Receive(r *http.Request, owner int64, p Policy) (*Upload, erro
 	ok := false
 	defer func() {
 		if !ok {
-			m.discard(stored)
+			m.discard(r.Context(), stored)
 		}
 	}()
 	perField := map[string]int{}

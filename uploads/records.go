@@ -89,9 +89,11 @@ func (m *Manager) markReady(ctx context.Context, tx *sql.Tx, f *File) error {
 }
 
 // discard removes stored objects and their rows after a failed upload;
-// what it cannot remove the cleanup job will.
-func (m *Manager) discard(files []*File) {
-	ctx := context.Background()
+// what it cannot remove the cleanup job will. It runs even when the
+// request was cancelled (a dropped client is a common cause), but keeps
+// the request's trace.
+func (m *Manager) discard(ctx context.Context, files []*File) {
+	ctx = context.WithoutCancel(ctx)
 	for _, f := range files {
 		if err := m.Store.Delete(ctx, f.Key); err != nil {
 			m.logger.Warn("uploads: removing an object of a failed upload", "key", f.Key, "error", err)
