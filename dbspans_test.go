@@ -1,6 +1,7 @@
 package trellis_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/jobs"
 	"github.com/trellis-go/trellis/trellistest"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
@@ -160,5 +162,47 @@ func TestDatabaseUntracedWhenTelemetryOff(t *testing.T) {
 				t.Errorf("with telemetry off the driver is %s, want the bare driver", pkg)
 			}
 		})
+	}
+}
+
+// lookupArgs is the job of TestDatabaseSpansInJob.
+type lookupArgs struct {
+	Email string `json:"email"`
+}
+
+func (lookupArgs) Kind() string { return "lookup" }
+
+// TestDatabaseSpansInJob: a job worker's queries, run with the job's
+// context, are spans under the job's span, in the request's trace.
+func TestDatabaseSpansInJob(t *testing.T) {
+	a, exp := tracedApp(t, trellistest.SQLite, false)
+	jobs.RegisterFunc(a.App.Jobs, func(ctx context.Context, j *jobs.Job[lookupArgs]) error {
+		var n int
+		return a.App.DB.SQL.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE email = ? -- lookup job`, j.Args.Email).Scan(&n)
+	})
+	a.App.Post("/lookup", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := a.App.Jobs.Enqueue(r.Context(), lookupArgs{Email: plantedSecret}, nil); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	a.PostForm("/lookup", nil).AssertStatus(http.StatusAccepted)
+	req := spanNamed(t, exp, "POST /lookup")
+	run := spanNamed(t, exp, "job lookup")
+	var found bool
+	for deadline := time.Now().Add(10 * time.Second); !found && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, s := range dbSpans(exp.GetSpans()) {
+			if strings.Contains(attr(s, "db.query.text").AsString(), "-- lookup job") {
+				found = true
+				if s.Parent.SpanID() != run.SpanContext.SpanID() || s.SpanContext.TraceID() != req.SpanContext.TraceID() {
+					t.Errorf("the job's query span has parent %s in trace %s, want the job span %s in the request's trace %s",
+						s.Parent.SpanID(), s.SpanContext.TraceID(), run.SpanContext.SpanID(), req.SpanContext.TraceID())
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no span for the job's query")
 	}
 }
