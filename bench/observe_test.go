@@ -23,6 +23,7 @@ import (
 	"github.com/trellis-go/trellis/ui"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	oteltrace "go.opentelemetry.io/otel/trace"
 )
 
 // observed is a variant of the production stack for the observability
@@ -275,5 +276,72 @@ func TestReportObserveMiddleware(t *testing.T) {
 	}
 	fmt.Printf("observing middleware alone, %d interleaved rounds of ~100ms each; load average before: %s\n", rounds, loadAverage())
 	printInterleaved(names, interleaved(t, rounds, hs), 0)
+	fmt.Printf("  load average after: %s\n", loadAverage())
+}
+
+// TestReportObserveDB isolates the database spans: one point query
+// through database/sql on SQLite, on the bare driver and on the driver
+// wrapped for tracing, with no span in the context (queries outside a
+// trace), inside an unsampled span (most requests at a low ratio) and
+// inside a sampled one (a span is recorded for the query).
+func TestReportObserveDB(t *testing.T) {
+	if os.Getenv("TRELLIS_BENCH") != "1" {
+		t.Skip("set TRELLIS_BENCH=1 to run benchmarks")
+	}
+	tracing := func(ratio float64) *observe.Tracing {
+		tr := observe.NewTracingWith(sdktrace.NewBatchSpanProcessor(tracetest.NewNoopExporter()), config.Telemetry{SampleRatio: ratio}, "bench", "dev")
+		t.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
+		return tr
+	}
+	unsampled, sampled := tracing(0), tracing(1)
+	open := func(opts ...db.Option) *db.DB {
+		d, err := db.Open(context.Background(), config.Default(config.Production).Database, t.TempDir(), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Close() })
+		seedNotes(t, d)
+		return d
+	}
+	bare, wrapped := open(), open(db.WithTracerProvider(sampled.Provider))
+	// query serves one query on d, inside a span from tp when tp is set.
+	query := func(d *db.DB, tp *observe.Tracing) http.Handler {
+		q := d.Rebind(`SELECT title, body FROM bench_notes WHERE id = ?`)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := r.Context()
+			if tp != nil {
+				var span oteltrace.Span
+				ctx, span = tp.Provider.Tracer("bench").Start(ctx, "request")
+				defer span.End()
+			}
+			var title, body string
+			if err := d.SQL.QueryRowContext(ctx, q, 42).Scan(&title, &body); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+		})
+	}
+	names := []string{
+		"bare driver, no span",
+		"traced driver, no span in context",
+		"bare driver, in an unsampled span",
+		"traced driver, in an unsampled span",
+		"bare driver, in a sampled span",
+		"traced driver, in a sampled span (+ DB span)",
+	}
+	hs := []http.Handler{
+		query(bare, nil), query(wrapped, nil),
+		query(bare, unsampled), query(wrapped, unsampled),
+		query(bare, sampled), query(wrapped, sampled),
+	}
+	const rounds = 21
+	fmt.Printf("one point query on SQLite through database/sql, %d interleaved rounds of ~100ms each; load average before: %s\n", rounds, loadAverage())
+	ms := interleaved(t, rounds, hs)
+	printInterleaved(names, ms, 0)
+	for i := 1; i < len(ms); i += 2 {
+		fmt.Printf("  the traced driver adds %+6.0f ns CPU, %+4.0f allocs per query (row %d vs %d)\n",
+			ms[i].cpu.median()-ms[i-1].cpu.median(), ms[i].allocs-ms[i-1].allocs, i+1, i)
+	}
 	fmt.Printf("  load average after: %s\n", loadAverage())
 }
