@@ -55,16 +55,27 @@ func (o openOptions) otelsqlOptions(dialect Dialect) []otelsql.Option {
 		otelsql.WithMeterProvider(metricnoop.NewMeterProvider()),
 		// db.system is what most trace backends still read; db.system.name
 		// is its current name in the conventions, next to otelsql's
-		// db.query.text.
-		otelsql.WithAttributes(attribute.String("db.system", system), attribute.String("db.system.name", system)),
+		// db.query.text. They are span attributes only (the getter runs
+		// for recorded spans): with WithAttributes otelsql would also hash
+		// and sort them into a metric attribute set on every call, traced
+		// or not, which measured as a fifth of a point query's CPU.
+		otelsql.WithAttributesGetter(systemAttributes(system)),
 		otelsql.WithSpanOptions(otelsql.SpanOptions{
 			OmitConnResetSession: true,
 			OmitRows:             true,
 			DisableErrSkip:       true,
 			SpanFilter:           inRecordingSpan,
 		}),
-		// No AttributesGetter: the arguments are never read, so they
-		// cannot reach a span.
+	}
+}
+
+// systemAttributes returns the getter of the attributes every database
+// span carries. It ignores the statement's arguments: their values can
+// hold passwords and tokens, so they never reach a span.
+func systemAttributes(system string) otelsql.AttributesGetter {
+	attrs := []attribute.KeyValue{attribute.String("db.system", system), attribute.String("db.system.name", system)}
+	return func(context.Context, otelsql.Method, string, []driver.NamedValue) []attribute.KeyValue {
+		return attrs
 	}
 }
 
