@@ -1,6 +1,7 @@
 // Command trellis is the Trellis command-line tool: it creates apps (new),
 // writes code into them (generate), runs them while they are developed with
-// live reload (dev), manages a database's schema (db) and runs the demo.
+// live reload (dev), manages a database's schema (db), runs the demo and
+// checks a running app (health).
 // Inside an app, `go tool trellis` runs the version the app is built with.
 package main
 

@@ -13,7 +13,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newDemoCmd(), newDBCmd(), newNewCmd(), newGenerateCmd(), newDevCmd())
+	root.AddCommand(newDemoCmd(), newDBCmd(), newNewCmd(), newGenerateCmd(), newDevCmd(), newHealthCmd())
 	return root
 }
 

@@ -73,11 +73,18 @@ func Serve(t testing.TB, dir, bin string, env ...string) *trellistest.Server {
 // name every interface, such as ":3000".
 func ServeAt(t testing.TB, dir, bin, addr string, env ...string) *trellistest.Server {
 	t.Helper()
+	return ServeCmd(t, dir, addr, []string{bin}, env...)
+}
+
+// ServeCmd is ServeAt running the command argv (a binary and its
+// arguments), such as an image's entrypoint.
+func ServeCmd(t testing.TB, dir, addr string, argv []string, env ...string) *trellistest.Server {
+	t.Helper()
 	base, err := config.Server{Addr: addr}.LocalURL()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), append([]string{"TRELLIS_SERVER_ADDR=" + addr}, env...)...)
 	stderr, err := cmd.StderrPipe()
