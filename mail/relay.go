@@ -111,10 +111,12 @@ func (m *Mailer) runRelay(ctx context.Context, done chan struct{}) {
 // mail twice: on SQLite transactions that write run one at a time; on
 // PostgreSQL the rows are locked and those another relay holds skipped.
 func (m *Mailer) relayOnce(ctx context.Context) (int, error) {
-	q := `UPDATE trellis_mail_queue SET enqueued = 1 WHERE id IN (
+	q := `UPDATE trellis_mail_queue SET enqueued = 1 WHERE enqueued = 0 AND id IN (
 		SELECT id FROM trellis_mail_queue WHERE enqueued = 0 ORDER BY id LIMIT ?) RETURNING id, trace`
 	if m.db.Dialect == db.Postgres {
-		q = `UPDATE trellis_mail_queue SET enqueued = TRUE WHERE id IN (
+		// The outer NOT enqueued is checked again on a row another relay
+		// updated meanwhile; SKIP LOCKED keeps relays from queueing up.
+		q = `UPDATE trellis_mail_queue SET enqueued = TRUE WHERE NOT enqueued AND id IN (
 			SELECT id FROM trellis_mail_queue WHERE NOT enqueued ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING id, trace`
 	}
 	tx, err := m.db.SQL.BeginTx(ctx, nil)

@@ -172,13 +172,29 @@ func TestRelayWakesOnSend(t *testing.T) {
 		if err := m.Send(ctx, Message{To: []string{"a@example.com"}, Subject: "now", Text: text("x")}); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for len(mailJobs(t, m.db)) == 0 {
-			if time.Now().After(deadline) {
-				t.Fatal("the relay did not enqueue a mail Send stored; it waits for its hourly pass")
+		wait := func(n int, how string) {
+			deadline := time.Now().Add(10 * time.Second)
+			for len(mailJobs(t, m.db)) < n {
+				if time.Now().After(deadline) {
+					t.Fatalf("the relay did not enqueue a mail %s; it waits for its hourly pass", how)
+				}
+				time.Sleep(10 * time.Millisecond)
 			}
-			time.Sleep(10 * time.Millisecond)
 		}
+		wait(1, "Send stored")
+		// In a request: the mail commits with the request's batch, and the
+		// relay is woken once that has committed.
+		bctx, b := m.db.WithBatch(ctx)
+		if err := m.Send(bctx, Message{To: []string{"a@example.com"}, Subject: "batched", Text: text("x")}); err != nil {
+			t.Fatal(err)
+		}
+		if b.Pending() != 1 {
+			t.Fatalf("Send in a request left %d writes in its batch, want 1", b.Pending())
+		}
+		if err := b.Flush(bctx); err != nil {
+			t.Fatal(err)
+		}
+		wait(2, "a request stored")
 	})
 }
 
