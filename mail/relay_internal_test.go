@@ -103,6 +103,7 @@ func eachRelayDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
 func TestRelayEnqueuesEachStoredMailOnce(t *testing.T) {
 	eachRelayDialect(t, func(t *testing.T, dialect string) {
 		m := relayMailers(t, dialect, 1)[0]
+		m.relay.every = time.Hour // the pass at start drains every batch
 		ctx := context.Background()
 		const total = relayBatch*2 + 7
 		for i := range total {
@@ -115,6 +116,11 @@ func TestRelayEnqueuesEachStoredMailOnce(t *testing.T) {
 		}
 		if n, err := m.relayOnce(ctx); err != nil || n != relayBatch {
 			t.Fatalf("relayOnce = %d, %v; want a full batch of %d", n, err, relayBatch)
+		}
+		// As after a restart: the mail was stored, nobody woke the relay.
+		select {
+		case <-m.relay.wake:
+		default:
 		}
 		if err := m.Start(ctx); err != nil {
 			t.Fatal(err)
