@@ -17,6 +17,10 @@ import (
 // relayBatch is the most mails the relay enqueues in one transaction.
 const relayBatch = 200
 
+// relayGather is how long the relay waits, once woken, before it
+// enqueues: mail sent meanwhile joins the same transaction.
+const relayGather = 5 * time.Millisecond
+
 // relay enqueues the delivery jobs of mail stored by Send. It moves the
 // job queue's insert out of the request that sends the mail (a request
 // pays for one insert; the relay enqueues mails in batches, in the
@@ -100,6 +104,14 @@ func (m *Mailer) runRelay(ctx context.Context, done chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-m.relay.wake:
+			// Gather the mail of the requests committing meanwhile into
+			// one transaction, and stay off the CPU and the database
+			// while the request that woke the relay sends its response.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(relayGather):
+			}
 		case <-tick.C:
 		}
 	}
