@@ -12,6 +12,7 @@ import (
 	"github.com/trellis-go/trellis/auth"
 	"github.com/trellis-go/trellis/csrf"
 	"github.com/trellis-go/trellis/health"
+	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/observe"
 	"github.com/trellis-go/trellis/ratelimit"
 	"github.com/trellis-go/trellis/render"
@@ -126,7 +127,8 @@ func authPrefix(o *options) string {
 	return ""
 }
 
-// requestChain is the per-request middleware every app route runs: load
+// requestChain is the per-request middleware every app route runs: give
+// the request a batch for deferred writes (see middleware.Deferred), load
 // the session, then the user, then check CSRF, then the app's own
 // middleware.
 func (a *App) requestChain(next http.Handler) http.Handler {
@@ -134,10 +136,15 @@ func (a *App) requestChain(next http.Handler) http.Handler {
 	if a.Authz != nil {
 		next = a.Authz.Middleware(next)
 	}
-	if a.Sessions == nil {
+	if a.Sessions != nil {
+		next = a.Sessions.Middleware(a.Auth.LoadUser(a.CSRF.Middleware(next)))
+	}
+	if a.DB == nil {
 		return next
 	}
-	return a.Sessions.Middleware(a.Auth.LoadUser(a.CSRF.Middleware(next)))
+	// Outside the session, so its save (which runs the deferred writes in
+	// its transaction) comes first and the batch's own flush after.
+	return middleware.Deferred(a.DB, a.Logger, a.Render.Status)(next)
 }
 
 // errorChain is requestChain for the 404 and 405 pages: they show who is

@@ -33,7 +33,8 @@ func (a *App) setupJobs(ctx context.Context) error {
 	return nil
 }
 
-// Start starts the background components — job workers and schedules —
+// Start starts the background components — job workers and schedules, the
+// mailer's relay —
 // once, after workers are registered, and fixes the middleware added with
 // Use. Serve calls it; tests that drive the app through ServeHTTP call it
 // themselves. ctx bounds start-up only: jobs keep running until Close.
@@ -45,6 +46,10 @@ func (a *App) Start(ctx context.Context) error {
 			// stop that aborts running jobs; shutdown stops it gracefully
 			// through Close instead.
 			a.startErr = a.Jobs.Start(context.WithoutCancel(ctx))
+		}
+		if a.startErr == nil && a.Mail != nil {
+			// The relay enqueues the delivery jobs of mail Send stored.
+			a.startErr = a.Mail.Start(ctx)
 		}
 	})
 	return a.startErr

@@ -11,7 +11,8 @@ import (
 )
 
 // setupMail builds the app's mailer on its database and job engine: mail
-// goes over SMTP when mail.smtp_url is set, else into the outbox.
+// goes over SMTP when mail.smtp_url is set, else into the outbox. Start
+// starts its relay with the job engine.
 // Production needs app.base_url for the links in mail.
 func (a *App) setupMail() error {
 	cfg := a.Config
@@ -33,6 +34,9 @@ func (a *App) setupMail() error {
 		return fmt.Errorf("trellis: %w", err)
 	}
 	a.Mail = m
+	// Registered after the job engine's, so it runs first at shutdown:
+	// the relay stops enqueueing before the engine stops.
+	a.OnShutdown(m.Stop)
 	return nil
 }
 

@@ -148,10 +148,64 @@ func (e *Engine) EnqueueTx(ctx context.Context, tx *sql.Tx, args Args, o *Opts) 
 	return result(r), nil
 }
 
-// Request is one job for EnqueueMany.
+// Request is one job for EnqueueMany and EnqueueManyTx.
 type Request struct {
 	Args Args
 	Opts *Opts
+	// Trace, when not nil, is the trace context (see telemetry.Inject) the
+	// job's run continues instead of the enqueuer's: work enqueued on
+	// behalf of an earlier request (the mailer's relay) stays in that
+	// request's trace.
+	Trace map[string]string
+}
+
+// params converts reqs to River's; traceCtx is the enqueuer's trace.
+func (e *Engine) params(reqs []Request, traceCtx map[string]string) ([]river.InsertManyParams, error) {
+	params := make([]river.InsertManyParams, len(reqs))
+	for i, r := range reqs {
+		tc := traceCtx
+		if r.Trace != nil {
+			tc = r.Trace
+		}
+		ro, err := e.insertOpts(r.Opts, tc)
+		if err != nil {
+			return nil, err
+		}
+		params[i] = river.InsertManyParams{Args: r.Args, InsertOpts: ro}
+	}
+	return params, nil
+}
+
+// batchKind names a batch for its span: the first job's kind.
+func batchKind(reqs []Request) string {
+	if len(reqs) > 0 && reqs[0].Args != nil {
+		return reqs[0].Args.Kind()
+	}
+	return "batch"
+}
+
+// EnqueueManyTx inserts several jobs in one batch inside the app's
+// transaction tx: they exist only if tx commits.
+func (e *Engine) EnqueueManyTx(ctx context.Context, tx *sql.Tx, reqs []Request) (_ []*Result, err error) {
+	_, ins, err := e.clients()
+	if err != nil {
+		return nil, err
+	}
+	ctx, end := e.enqueueSpan(ctx, batchKind(reqs), len(reqs))
+	defer func() { end(nil, err) }()
+	params, err := e.params(reqs, telemetry.Inject(ctx))
+	if err != nil {
+		return nil, err
+	}
+	res, err := ins.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: enqueueing %d jobs: %w", len(reqs), err)
+	}
+	out := make([]*Result, len(res))
+	for i, r := range res {
+		out[i] = result(r)
+	}
+	return out, nil
 }
 
 // EnqueueMany inserts several jobs in one batch.
@@ -160,20 +214,11 @@ func (e *Engine) EnqueueMany(ctx context.Context, reqs []Request) (_ []*Result, 
 	if err != nil {
 		return nil, err
 	}
-	kind := "batch"
-	if len(reqs) > 0 && reqs[0].Args != nil {
-		kind = reqs[0].Args.Kind()
-	}
-	ctx, end := e.enqueueSpan(ctx, kind, len(reqs))
+	ctx, end := e.enqueueSpan(ctx, batchKind(reqs), len(reqs))
 	defer func() { end(nil, err) }()
-	traceCtx := telemetry.Inject(ctx)
-	params := make([]river.InsertManyParams, len(reqs))
-	for i, r := range reqs {
-		ro, err := e.insertOpts(r.Opts, traceCtx)
-		if err != nil {
-			return nil, err
-		}
-		params[i] = river.InsertManyParams{Args: r.Args, InsertOpts: ro}
+	params, err := e.params(reqs, telemetry.Inject(ctx))
+	if err != nil {
+		return nil, err
 	}
 	res, err := c.InsertMany(ctx, params)
 	if err != nil {

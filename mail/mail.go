@@ -2,10 +2,13 @@
 // the job queue.
 //
 // Sending is an enqueue: Mailer.Send validates and renders a Message into
-// the exact RFC 5322 bytes that will go over the wire, stores them and
-// enqueues a delivery job (kind "trellis_mail") in one transaction —
-// SendTx in the caller's own transaction — so a request never waits on an
-// SMTP server and a crash loses no mail. The job delivers the stored
+// the exact RFC 5322 bytes that will go over the wire and stores them —
+// in a request, in the same transaction as the request's own write — and
+// the mailer's relay enqueues a delivery job (kind "trellis_mail") for
+// each stored mail once it has committed; SendTx stores the mail and
+// enqueues its job in the caller's own transaction. So a request never
+// waits on an SMTP server, pays for one insert per mail, and a crash
+// loses no mail. The job delivers the stored
 // bytes to the SMTP server named by mail.smtp_url, retrying temporary
 // failures (SMTP 4xx replies, connection errors) with the job queue's
 // backoff and dead-lettering permanent rejections (5xx) at once, with
@@ -19,6 +22,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +36,7 @@ import (
 	"github.com/trellis-go/trellis/config"
 	"github.com/trellis-go/trellis/db"
 	"github.com/trellis-go/trellis/jobs"
+	"github.com/trellis-go/trellis/telemetry"
 )
 
 // Message is one mail to send.
@@ -138,6 +143,8 @@ type Mailer struct {
 
 	mu       sync.Mutex
 	previews map[string]func(ctx context.Context) Message
+
+	relay relay
 }
 
 // New builds a Mailer and registers its delivery worker on opts.Jobs. It
@@ -159,6 +166,7 @@ func New(opts Options) (*Mailer, error) {
 	m := &Mailer{
 		db: opts.DB, jobs: opts.Jobs, from: from.String(), baseURL: strings.TrimSuffix(opts.BaseURL, "/"),
 		logger: opts.Logger, previews: map[string]func(context.Context) Message{},
+		relay: relay{wake: make(chan struct{}, 1), every: time.Second},
 	}
 	_, m.domain, _ = strings.Cut(from.Address, "@")
 	m.queue = "default"
@@ -222,41 +230,66 @@ func (m *Mailer) URL(path string) string {
 // SMTP.
 func (m *Mailer) Outbox() *Outbox { return m.outbox }
 
-// Send validates and renders msg, stores it and enqueues its delivery. It
-// never talks to an SMTP server: delivery errors show up in the job, not
-// here. Errors about the message itself wrap ErrInvalid.
+// Send validates and renders msg and stores it; the mailer's relay then
+// enqueues its delivery job. It never talks to an SMTP server: delivery
+// errors show up in the job, not here. Errors about the message itself
+// wrap ErrInvalid.
+//
+// Inside a request of a Trellis app, storing is deferred to the request's
+// db.Batch: the mail commits in the same transaction as the request's own
+// write (its session's save), or else in one transaction just before the
+// response starts. Either way no response leaves before its mail is
+// stored; if that commit fails the request is answered with an error
+// instead of the handler's response. Elsewhere (jobs, commands) Send
+// stores the mail in a transaction of its own before it returns.
+//
+// A stored mail is never lost: the relay (see Start) enqueues it right
+// after the commit, and at every start and every second it enqueues
+// whatever mail is still waiting, so mail stored by a process that died
+// before enqueueing it, or by one that never starts the relay, is
+// delivered too.
 func (m *Mailer) Send(ctx context.Context, msg Message) error {
 	r, err := m.render(ctx, msg)
 	if err != nil {
 		return err
+	}
+	var trace string
+	if tc := telemetry.Inject(ctx); tc != nil {
+		b, _ := json.Marshal(tc)
+		trace = string(b)
+	}
+	store := func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := insertQueued(ctx, m.db, tx, r, false, trace); err != nil {
+			return fmt.Errorf("mail: storing %q: %w", r.Subject, err)
+		}
+		return nil
+	}
+	if db.Defer(ctx, m.db, store, m.wakeRelay) {
+		return nil
 	}
 	tx, err := m.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("mail: sending %q: %w", msg.Subject, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := m.enqueue(ctx, tx, r); err != nil {
+	if err := store(ctx, tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("mail: sending %q: %w", msg.Subject, err)
 	}
+	m.wakeRelay()
 	return nil
 }
 
-// SendTx is Send inside the caller's transaction tx: the mail is sent only
-// if tx commits.
+// SendTx is Send inside the caller's transaction tx: the mail is stored
+// and its delivery job enqueued in tx, so it is sent only if tx commits.
 func (m *Mailer) SendTx(ctx context.Context, tx *sql.Tx, msg Message) error {
 	r, err := m.render(ctx, msg)
 	if err != nil {
 		return err
 	}
-	return m.enqueue(ctx, tx, r)
-}
-
-// enqueue stores a rendered mail and enqueues its delivery job in tx.
-func (m *Mailer) enqueue(ctx context.Context, tx *sql.Tx, r *Mail) error {
-	id, err := insertQueued(ctx, m.db, tx, r)
+	id, err := insertQueued(ctx, m.db, tx, r, true, "")
 	if err != nil {
 		return fmt.Errorf("mail: storing %q: %w", r.Subject, err)
 	}

@@ -175,7 +175,7 @@ func TestOutboxKeepsTheNewest(t *testing.T) {
 			t.Fatal(err)
 		}
 		tx, _ := m.db.SQL.BeginTx(ctx, nil)
-		id, err := insertQueued(ctx, m.db, tx, r)
+		id, err := insertQueued(ctx, m.db, tx, r, true, "")
 		if err != nil || tx.Commit() != nil {
 			t.Fatal(err)
 		}

@@ -15,14 +15,16 @@ import (
 const columns = `created_at, sender, recipients, to_addrs, subject, html, text, raw`
 
 // insertQueued stores a rendered mail for its delivery job and returns its
-// queue id.
-func insertQueued(ctx context.Context, d *db.DB, tx *sql.Tx, m *Mail) (int64, error) {
+// queue id. enqueued says whether the caller enqueues the job in the same
+// transaction; if not, the relay does once it has committed. trace is the
+// sender's trace context ("" for none), which the job continues.
+func insertQueued(ctx context.Context, d *db.DB, tx *sql.Tx, m *Mail, enqueued bool, trace string) (int64, error) {
 	rcpts, _ := json.Marshal(m.Recipients)
 	to, _ := json.Marshal(m.To)
 	var id int64
-	err := tx.QueryRowContext(ctx, d.Rebind(`INSERT INTO trellis_mail_queue (`+columns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		m.CreatedAt.UnixMicro(), m.From, string(rcpts), string(to), m.Subject, m.HTML, m.Text, m.Raw).Scan(&id)
+	err := tx.QueryRowContext(ctx, d.Rebind(`INSERT INTO trellis_mail_queue (`+columns+`, enqueued, trace)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		m.CreatedAt.UnixMicro(), m.From, string(rcpts), string(to), m.Subject, m.HTML, m.Text, m.Raw, enqueued, trace).Scan(&id)
 	return id, err
 }
 

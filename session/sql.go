@@ -135,6 +135,9 @@ func (s *SQL) DeleteExpired(ctx context.Context) (int, error) {
 	return int(n), err
 }
 
+// inTx runs fn in a transaction, together with the writes deferred in
+// ctx's db.Batch (see db.RunBatch): a failure of either rolls back both,
+// and the session middleware then answers the request with an error.
 func (s *SQL) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
@@ -143,8 +146,15 @@ func (s *SQL) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return errors.Join(fmt.Errorf("session: %w", err), tx.Rollback())
 	}
+	// Writes the request deferred (a mail it sends) commit with its
+	// session: one transaction for the request, not one per write.
+	committed, err := db.RunBatch(ctx, s.db, tx)
+	if err != nil {
+		return errors.Join(fmt.Errorf("session: %w", err), tx.Rollback())
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("session: committing: %w", err)
 	}
+	committed()
 	return nil
 }
