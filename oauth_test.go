@@ -327,7 +327,7 @@ func TestOAuthStateAndReplay(t *testing.T) {
 	// A state that is not this browser's is refused (login CSRF).
 	q := cb.Query()
 	q.Set("state", "forged")
-	o.Get(cb.Path+"?"+q.Encode()).AssertStatus(http.StatusBadRequest).AssertContains("not started in this browser")
+	o.Get(cb.Path + "?" + q.Encode()).AssertStatus(http.StatusBadRequest).AssertContains("not started in this browser")
 	// The refused attempt used up the flow: the genuine callback now
 	// fails too, and nobody is signed in.
 	o.Get(cb.RequestURI()).AssertStatus(http.StatusBadRequest)
@@ -359,7 +359,7 @@ func TestOAuthStateAndReplay(t *testing.T) {
 	fresh, _ := url.Parse(callback)
 	q = fresh.Query()
 	q.Set("code", first.Query().Get("code"))
-	o.Get(fresh.Path+"?"+q.Encode()).AssertStatus(http.StatusBadRequest).AssertContains("did not accept this sign-in")
+	o.Get(fresh.Path + "?" + q.Encode()).AssertStatus(http.StatusBadRequest).AssertContains("did not accept this sign-in")
 	if got := o.whoami(t); got != "anonymous" {
 		t.Fatalf("signed in with a replayed code: %q", got)
 	}
@@ -368,7 +368,7 @@ func TestOAuthStateAndReplay(t *testing.T) {
 	o.signInWith(t, "zitadel", "/")
 	o.Client.CheckRedirect = follow
 	c, _ := url.Parse(callback)
-	o.Get(c.Path+"?error=access_denied&state="+url.QueryEscape(c.Query().Get("state"))).AssertStatus(http.StatusOK).AssertContains("was cancelled")
+	o.Get(c.Path + "?error=access_denied&state=" + url.QueryEscape(c.Query().Get("state"))).AssertStatus(http.StatusOK).AssertContains("was cancelled")
 	// Unknown providers are 404; starting needs the CSRF token.
 	o.PostForm("/auth/nope", nil).AssertStatus(http.StatusNotFound)
 	o.PostForm("/auth/zitadel", nil, trellistest.NoCSRF()).AssertStatus(http.StatusForbidden)

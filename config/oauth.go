@@ -137,6 +137,15 @@ func (o OAuth) ProviderNames() []string {
 
 func (v *validator) validateOAuth() {
 	o := v.c.OAuth
+	// A missing key has no source of its own: name the file (or
+	// variable) that declared its provider.
+	add := func(table, key, problem, fix string) {
+		src := v.c.Source(key)
+		if src == "default" {
+			src = v.c.Source(table)
+		}
+		v.errs = append(v.errs, &Error{Source: src, Key: key, Problem: problem, Fix: fix})
+	}
 	if len(o.Providers) > 0 {
 		v.check(v.c.Session.CookieSameSite == "lax", "session.cookie_same_site",
 			`"strict" is refused with [oauth.providers]: the browser would not send the session cookie when the provider redirects back, so every sign-in would fail its state check`,
@@ -146,44 +155,49 @@ func (v *validator) validateOAuth() {
 		p := o.Providers[name]
 		key := func(k string) string { return "oauth.providers." + name + "." + k }
 		table := "oauth.providers." + name
+		check := func(ok bool, key, problem, fix string) {
+			if !ok {
+				add(table, key, problem, fix)
+			}
+		}
 		if !providerName.MatchString(name) {
-			v.add(table, fmt.Sprintf("invalid provider name %q", name),
+			add(table, table, fmt.Sprintf("invalid provider name %q", name),
 				"name the table with a lower-case letter, then up to 31 lower-case letters, digits or '_' (it appears in URLs and environment variable names), such as [oauth.providers.github]")
 			continue
 		}
 		env := EnvName(key("client_id"))
-		v.check(p.ClientID != "", key("client_id"), "is missing",
+		check(p.ClientID != "", key("client_id"), "is missing",
 			"set client_id to the client id the provider issued for this app (or "+env+")")
 		switch {
 		case p.Issuer != "" && p.Preset != "":
-			v.add(key("issuer"), "issuer and preset are both set", `keep one: preset = "github" or "google", or issuer = the OpenID Connect issuer URL`)
+			add(table, key("issuer"), "issuer and preset are both set", `keep one: preset = "github" or "google", or issuer = the OpenID Connect issuer URL`)
 		case p.Issuer == "" && p.Preset == "":
-			v.add(table, "neither issuer nor preset is set", `set preset = "github" or "google", or issuer = the OpenID Connect issuer URL such as "https://login.example.com"`)
+			add(table, table, "neither issuer nor preset is set", `set preset = "github" or "google", or issuer = the OpenID Connect issuer URL such as "https://login.example.com"`)
 		case p.Preset != "":
 			if p.Preset != PresetGitHub && p.Preset != PresetGoogle {
-				v.add(key("preset"), fmt.Sprintf("unknown preset %q", p.Preset), `use "github" or "google", or set issuer for another OpenID Connect provider`)
+				add(table, key("preset"), fmt.Sprintf("unknown preset %q", p.Preset), `use "github" or "google", or set issuer for another OpenID Connect provider`)
 			}
-			v.check(p.ClientSecret != "", key("client_secret"), "is missing",
+			check(p.ClientSecret != "", key("client_secret"), "is missing",
 				"set client_secret to the secret the provider issued, preferably from the environment: "+EnvName(key("client_secret")))
 		default:
 			u, err := url.Parse(p.Issuer)
 			switch {
 			case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "":
-				v.add(key("issuer"), fmt.Sprintf("%q is not an issuer URL", p.Issuer), `use the issuer's https URL exactly as it names itself, such as "https://login.example.com" or "https://login.example.com/realms/main"`)
+				add(table, key("issuer"), fmt.Sprintf("%q is not an issuer URL", p.Issuer), `use the issuer's https URL exactly as it names itself, such as "https://login.example.com" or "https://login.example.com/realms/main"`)
 			case u.Scheme == "http" && v.c.Profile == Production && !isLoopback(u.Hostname()):
-				v.add(key("issuer"), "plain http:// is refused in production: tokens would travel unencrypted", "use the issuer's https:// URL")
+				add(table, key("issuer"), "plain http:// is refused in production: tokens would travel unencrypted", "use the issuer's https:// URL")
 			}
 		}
 		if p.Scopes != nil {
-			v.check(len(p.Scopes) > 0, key("scopes"), "is empty", "remove the key to use the default scopes")
+			check(len(p.Scopes) > 0, key("scopes"), "is empty", "remove the key to use the default scopes")
 			for _, s := range p.Scopes {
-				v.check(s != "" && !strings.ContainsAny(s, " \t\r\n\""), key("scopes"), fmt.Sprintf("invalid scope %q", s), "list scopes one per string, without spaces")
+				check(s != "" && !strings.ContainsAny(s, " \t\r\n\""), key("scopes"), fmt.Sprintf("invalid scope %q", s), "list scopes one per string, without spaces")
 			}
 			if p.Preset != PresetGitHub && len(p.Scopes) > 0 {
-				v.check(slices.Contains(p.Scopes, "openid"), key("scopes"), `does not include "openid"`,
+				check(slices.Contains(p.Scopes, "openid"), key("scopes"), `does not include "openid"`,
 					`add "openid" (and "email" for the address): without it the provider issues no ID token`)
 			}
 		}
-		v.check(len(p.Label) <= 40 && !strings.ContainsAny(p.Label, "\r\n"), key("label"), "is longer than 40 characters or has a line break", "use a short name such as \"Acme SSO\"")
+		check(len(p.Label) <= 40 && !strings.ContainsAny(p.Label, "\r\n"), key("label"), "is longer than 40 characters or has a line break", "use a short name such as \"Acme SSO\"")
 	}
 }
