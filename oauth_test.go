@@ -24,7 +24,6 @@ import (
 
 	"github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/op"
-	"golang.org/x/text/language"
 
 	"github.com/trellis-go/trellis"
 	"github.com/trellis-go/trellis/auth"
@@ -174,7 +173,7 @@ func (p *testOP) addUser(id, email string, verified bool) {
 	p.users.mu.Lock()
 	defer p.users.mu.Unlock()
 	p.users.users[id] = &storage.User{ID: id, Username: id, Password: "pw", FirstName: "Ada", LastName: strings.ToUpper(id[:1]) + id[1:],
-		Email: email, EmailVerified: verified, PreferredLanguage: language.English}
+		Email: email, EmailVerified: verified}
 }
 
 // startOP starts the provider with client "trellis" (secret "s3cret")
@@ -186,8 +185,7 @@ func startOP(t *testing.T, appURL string) *testOP {
 	issuer := "http://" + p.srv.Listener.Addr().String()
 	clients := map[string]*storage.Client{"trellis": storage.WebClient("trellis", "s3cret", appURL+"/auth/zitadel/callback", appURL+"/auth/other/callback")}
 	st := storage.NewStorageWithClients(p.users, clients)
-	provider, err := op.NewProvider(&op.Config{CryptoKey: sha256.Sum256([]byte("test key")), CodeMethodS256: true, AuthMethodPost: true,
-		SupportedUILocales: []language.Tag{language.English}}, st, op.StaticIssuer(issuer), op.WithAllowInsecure(), op.WithLogger(slog.New(slog.DiscardHandler)))
+	provider, err := op.NewProvider(&op.Config{CryptoKey: sha256.Sum256([]byte("test key")), CodeMethodS256: true, AuthMethodPost: true}, st, op.StaticIssuer(issuer), op.WithAllowInsecure(), op.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
