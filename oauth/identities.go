@@ -29,9 +29,13 @@ var (
 
 // Linked is one provider account linked to a user.
 type Linked struct {
-	Provider  string
-	Subject   string
-	Email     string
+	// Provider is the provider's configured name.
+	Provider string
+	// Subject is the provider's id for the account.
+	Subject string
+	// Email is the account's address at the provider when last seen.
+	Email string
+	// CreatedAt is when it was linked.
 	CreatedAt time.Time
 }
 

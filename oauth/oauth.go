@@ -55,13 +55,17 @@ type Options struct {
 	BaseURL string
 	// Prefix is where Routes are mounted, such as "/auth".
 	Prefix string
-	DB     *db.DB
+	// DB holds the user_identities table (framework migration 00007).
+	DB *db.DB
 	// Auth signs users in, finds them and shows the buttons and the
 	// account card.
-	Auth     *auth.Auth
+	Auth *auth.Auth
+	// Sessions keeps each sign-in's state, nonce and verifier.
 	Sessions *session.Manager
-	Render   *render.Renderer
-	Logger   *slog.Logger
+	// Render answers errors (pages, htmx fragments, JSON).
+	Render *render.Renderer
+	// Logger receives sign-in events; nil discards them.
+	Logger *slog.Logger
 	// HTTPClient talks to the providers (discovery, keys, tokens, user
 	// info, GitHub's API); nil means a client with a 15s timeout.
 	HTTPClient *http.Client

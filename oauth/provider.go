@@ -15,9 +15,9 @@ type Identity struct {
 	// Subject is the provider's stable id for the account (the ID token's
 	// sub claim; GitHub's numeric user id).
 	Subject string
-	// Email is the account's address at the provider, and EmailVerified
-	// whether the provider vouches for it.
-	Email         string
+	// Email is the account's address at the provider.
+	Email string
+	// EmailVerified says whether the provider vouches for Email.
 	EmailVerified bool
 	// Name is the person's name, when the provider gives one.
 	Name string
