@@ -3,6 +3,7 @@ package trellis
 import (
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/trellis-go/trellis/oauth"
 )
@@ -31,6 +32,14 @@ func (a *App) setupOAuth() error {
 	prefix, ok := a.opts.mountedAt(OAuth)
 	if !ok {
 		prefix = defaultMounts[OAuth] // the app mounts App.OAuth.Routes itself
+	}
+	if prefix == authPrefix(a.opts) {
+		// The account pages' own paths would shadow such a provider.
+		for _, name := range a.Config.OAuth.ProviderNames() {
+			if slices.Contains([]string{"login", "register", "logout", "account", "password", "email"}, name) {
+				return fmt.Errorf("trellis: oauth.providers.%s: the name clashes with the account page %s/%s (both route sets are at %q); rename the provider or move a set with trellis.MountAt", name, prefix, name, prefix)
+			}
+		}
 	}
 	s, err := oauth.New(oauth.Options{
 		Config: a.Config.OAuth, BaseURL: a.Config.BaseURL(), Prefix: prefix,

@@ -367,6 +367,10 @@ func TestOAuthStateAndReplay(t *testing.T) {
 	o.Client.CheckRedirect = follow
 	c, _ := url.Parse(callback)
 	o.Get(c.Path + "?error=access_denied&state=" + url.QueryEscape(c.Query().Get("state"))).AssertStatus(http.StatusOK).AssertContains("was cancelled")
+	// htmx buttons get HX-Redirect to the provider.
+	if res := o.PostForm("/auth/zitadel", url.Values{"next": {"/"}}, trellistest.HTMX("")); !strings.HasPrefix(res.Header.Get("HX-Redirect"), p.URL()+"/") {
+		t.Fatalf("htmx start: status %d, HX-Redirect %q", res.StatusCode, res.Header.Get("HX-Redirect"))
+	}
 	// Unknown providers are 404; starting needs the CSRF token.
 	o.PostForm("/auth/nope", nil).AssertStatus(http.StatusNotFound)
 	o.PostForm("/auth/zitadel", nil, trellistest.NoCSRF()).AssertStatus(http.StatusForbidden)
@@ -728,6 +732,15 @@ func TestOAuthGitHub(t *testing.T) {
 			t.Fatalf("user %+v, identities %+v", u, links)
 		}
 	})
+}
+
+func TestOAuthNameClashesWithAccountPages(t *testing.T) {
+	cfg := trellistest.Config(t)
+	cfg.OAuth.Providers = map[string]config.OAuthProvider{"login": {ClientID: "x", Issuer: "https://login.example"}}
+	_, err := trellis.New(context.Background(), cfg, trellis.MountAt(trellis.AuthPages, "/auth"), trellis.WithLogOutput(io.Discard))
+	if err == nil || !strings.Contains(err.Error(), "oauth.providers.login: the name clashes") {
+		t.Fatalf("got %v", err)
+	}
 }
 
 func TestOAuthConfigErrors(t *testing.T) {
