@@ -28,6 +28,7 @@ import (
 	"github.com/trellis-go/trellis/jobs"
 	"github.com/trellis-go/trellis/mail"
 	"github.com/trellis-go/trellis/middleware"
+	"github.com/trellis-go/trellis/oauth"
 	"github.com/trellis-go/trellis/observe"
 	"github.com/trellis-go/trellis/render"
 	"github.com/trellis-go/trellis/session"
@@ -77,6 +78,9 @@ type App struct {
 	// Authz decides requests against the app's Cedar policies (nil
 	// without WithPolicies or WithPolicyDir).
 	Authz *authz.Authorizer
+	// OAuth signs visitors in with the providers of [oauth.providers]
+	// (nil without a database or providers).
+	OAuth *oauth.Service
 	// Files receives, stores and serves uploaded files (nil without a
 	// database). Register upload routes with Upload.
 	Files *uploads.Manager
@@ -125,6 +129,9 @@ type options struct {
 	policyDir    string
 	principal    authz.PrincipalFunc
 	tracer       trace.TracerProvider
+
+	oauthClient *http.Client
+	github      oauth.GitHubEndpoints
 }
 
 // Layout renders a full page around its children: the page content, which
@@ -266,6 +273,10 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 			return nil, err
 		}
 		if err := a.setupAccounts(); err != nil {
+			_ = a.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+		if err := a.setupOAuth(); err != nil {
 			_ = a.Close(context.WithoutCancel(ctx))
 			return nil, err
 		}

@@ -50,6 +50,12 @@ const (
 	// (metrics.path, or its own listener on metrics.addr); Without
 	// turns it off like metrics.enabled = false.
 	Metrics RouteSet = "metrics"
+	// OAuth is sign-in with providers (see package oauth): POST
+	// {prefix}/{provider} starts a sign-in, GET {prefix}/{provider}/callback
+	// ends it, POST {prefix}/{provider}/link and /unlink manage the
+	// account's providers. Default prefix "/auth"; mounted when the app has
+	// a database and [oauth.providers] are configured.
+	OAuth RouteSet = "oauth"
 	// Profiling serves Go's profiles (CPU, heap, goroutines, execution
 	// trace; see observe.Profiling) to admins only, for go tool pprof.
 	// Default prefix "/admin/pprof"; mounted when the app has a database.
@@ -67,6 +73,7 @@ var defaultMounts = map[RouteSet]string{
 	Files:        "/files",
 	Metrics:      "",
 	Profiling:    "/admin/pprof",
+	OAuth:        "/auth",
 }
 
 // MountAt mounts a built-in route set under prefix instead of its
@@ -102,7 +109,7 @@ func (o *options) mount(set RouteSet, prefix string) {
 func (o *options) checkMounts() error {
 	for set, prefix := range o.mounts {
 		if _, ok := defaultMounts[set]; !ok {
-			return fmt.Errorf("trellis: unknown route set %q: use trellis.AuthPages, RoleAPI, JobsAdmin, PolicyAdmin, HealthChecks, MailOutbox, Files, Metrics or Profiling", set)
+			return fmt.Errorf("trellis: unknown route set %q: use trellis.AuthPages, RoleAPI, JobsAdmin, PolicyAdmin, HealthChecks, MailOutbox, Files, OAuth, Metrics or Profiling", set)
 		}
 		if prefix == off {
 			continue
@@ -159,6 +166,9 @@ func (a *App) mountBuiltins() error {
 	}
 	if prefix, ok := a.opts.mountedAt(PolicyAdmin); ok && a.opts.policyDir != "" {
 		a.Router.With(a.Auth.RequireRole(auth.RoleAdmin)).Post(prefix+"/reload", a.reloadPolicies)
+	}
+	if _, ok := a.opts.mountedAt(OAuth); ok && a.OAuth != nil {
+		a.OAuth.Routes(a.Router)
 	}
 	if prefix, ok := a.opts.mountedAt(Files); ok && a.Files != nil {
 		a.Router.Route(prefix, a.Files.Routes)

@@ -95,6 +95,11 @@ type Auth struct {
 	// MailTokens holds the single-use tokens of reset, verification and
 	// change-of-address links.
 	MailTokens *MailTokens
+
+	// Set while the app is built (see extend.go), read while it serves.
+	providers       []ui.ProviderButton
+	loginHooks      []LoginHook
+	accountSections []AccountSection
 }
 
 // Paths returns the URLs of the account pages under Options.Prefix.

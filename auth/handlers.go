@@ -131,7 +131,7 @@ func (a *Auth) loginPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := form.NewForm(url.Values{"next": {next}})
-	a.opts.Render.Page(w, r, "Log in", ui.LoginPage(a.Paths(), f, a.opts.Registration))
+	a.opts.Render.Page(w, r, "Log in", ui.LoginPage(a.Paths(), f, a.opts.Registration, a.providers))
 }
 
 func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
@@ -139,7 +139,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
 	f := form.NewForm(url.Values{"email": {email}, "next": {SafeNext(r.PostFormValue("next"))}})
 	loginView := func(f *form.Form) render.View {
-		return render.View{Title: "Log in", Content: ui.LoginPage(a.Paths(), f, a.opts.Registration), Partial: ui.LoginForm(a.Paths(), f)}
+		return render.View{Title: "Log in", Content: ui.LoginPage(a.Paths(), f, a.opts.Registration, a.providers), Partial: ui.LoginForm(a.Paths(), f)}
 	}
 	if msg := ValidateEmail(NormalizeEmail(email)); msg != "" {
 		f.AddError("email", msg)
@@ -183,15 +183,16 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if err := a.Login(ctx, u); err != nil {
+	if err := a.SignIn(w, r, u, "password"); err != nil {
 		a.opts.Render.Error(w, r, err)
 		return
 	}
-	if err := a.rememberDevice(ctx, w, r, u.ID); err != nil {
-		a.opts.Logger.WarnContext(ctx, "login: device cookie not issued", slog.Any("error", err))
-	}
-	a.opts.Logger.InfoContext(ctx, "login", slog.Int64("user_id", u.ID), slog.String("client_ip", middleware.ClientIPFrom(r).String()))
 	a.opts.Sessions.Flash(ctx, session.Success, "Welcome back, "+u.DisplayName()+".")
+	for _, hook := range a.loginHooks {
+		if notice := hook(ctx, u); notice != "" {
+			a.opts.Sessions.Flash(ctx, session.Success, notice)
+		}
+	}
 	render.Redirect(w, r, f.Value("next"))
 }
 
@@ -222,7 +223,7 @@ func (a *Auth) registerPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	a.opts.Render.Page(w, r, "Create an account", ui.RegisterPage(a.Paths(), form.NewForm(nil)))
+	a.opts.Render.Page(w, r, "Create an account", ui.RegisterPage(a.Paths(), form.NewForm(nil), a.providers))
 }
 
 func (a *Auth) register(w http.ResponseWriter, r *http.Request) {
@@ -232,7 +233,7 @@ func (a *Auth) register(w http.ResponseWriter, r *http.Request) {
 	password, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
 	f := form.NewForm(url.Values{"email": {email}, "name": {name}})
 	registerView := func(f *form.Form) render.View {
-		return render.View{Title: "Create an account", Content: ui.RegisterPage(a.Paths(), f), Partial: ui.RegisterForm(a.Paths(), f)}
+		return render.View{Title: "Create an account", Content: ui.RegisterPage(a.Paths(), f, a.providers), Partial: ui.RegisterForm(a.Paths(), f)}
 	}
 	if msg := ValidateEmail(email); msg != "" {
 		f.AddError("email", msg)
@@ -317,7 +318,17 @@ func (a *Auth) renderAccount(w http.ResponseWriter, r *http.Request, status int,
 		token = form.NewForm(nil)
 	}
 	v := ui.AccountView{Paths: a.Paths(), Email: u.Email, Name: u.Name, Roles: u.Roles, Since: u.CreatedAt, Created: created,
-		VerifiedAt: u.EmailVerifiedAt, Password: form.NewForm(nil), Token: token, EmailChange: form.NewForm(nil)}
+		VerifiedAt: u.EmailVerifiedAt, Password: form.NewForm(nil), Token: token, EmailChange: form.NewForm(nil), NoPassword: u.PasswordHash == ""}
+	for _, section := range a.accountSections {
+		c, err := section(r, u)
+		if err != nil {
+			a.opts.Render.Error(w, r, err)
+			return
+		}
+		if c != nil {
+			v.Sections = append(v.Sections, c)
+		}
+	}
 	for _, t := range tokens {
 		v.Tokens = append(v.Tokens, ui.TokenView{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsed: t.LastUsedAt})
 	}

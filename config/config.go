@@ -52,6 +52,7 @@ type Config struct {
 	Mail      Mail      `toml:"mail"`
 	Storage   Storage   `toml:"storage"`
 	Telemetry Telemetry `toml:"telemetry"`
+	OAuth     OAuth     `toml:"oauth"`
 
 	// sources maps "section.key" to where its value came from.
 	sources map[string]string

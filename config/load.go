@@ -120,6 +120,10 @@ func (c *Config) loadFile(path string, required bool) Errors {
 			continue
 		}
 		key := k.String()
+		if len(k) == 4 && k[0] == "oauth" && k[1] == "providers" {
+			errs = append(errs, &Error{Source: path, Key: key, Problem: "unknown key", Fix: "known keys of a provider are " + strings.Join(oauthKeys, ", ")})
+			continue
+		}
 		if len(k) == 1 && md.Type(k...) == "Hash" {
 			unknownSections[k[0]] = true
 			errs = append(errs, &Error{Source: path, Key: key, Problem: "unknown section", Fix: suggestSection(key)})
@@ -128,7 +132,7 @@ func (c *Config) loadFile(path string, required bool) Errors {
 		errs = append(errs, &Error{Source: path, Key: key, Problem: "unknown key", Fix: suggest(key)})
 	}
 	for _, k := range md.Keys() {
-		if len(k) == 2 {
+		if len(k) == 2 || k[0] == "oauth" && len(k) > 2 {
 			c.SetSource(k.String(), path)
 		}
 	}
@@ -151,7 +155,11 @@ func (c *Config) loadEnv(env map[string]string) Errors {
 	}
 	sort.Strings(names)
 	var errs Errors
+	errs = append(errs, c.loadOAuthEnv(env)...)
 	for _, name := range names {
+		if strings.HasPrefix(name, "TRELLIS_OAUTH_") {
+			continue
+		}
 		key := envKey(name)
 		field, ok := fields[key]
 		if !ok {
@@ -215,6 +223,9 @@ func (c *Config) fields() map[string]reflect.Value {
 		sv := v.Field(i)
 		st := sv.Type()
 		for j := range st.NumField() {
+			if st.Field(j).Type.Kind() == reflect.Map {
+				continue // tables of tables, such as [oauth.providers.NAME]
+			}
 			if key := st.Field(j).Tag.Get("toml"); key != "" && key != "-" {
 				out[section+"."+key] = sv.Field(j)
 			}

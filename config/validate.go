@@ -112,6 +112,7 @@ func (c *Config) Validate() error {
 	}
 
 	v.validateTelemetry()
+	v.validateOAuth()
 
 	if len(v.errs) > 0 {
 		return v.errs

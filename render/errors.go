@@ -20,6 +20,10 @@ type Error struct {
 	Status  int
 	Message string
 	Err     error
+	// Public shows Message for a 5xx status too: set it when Message is
+	// written for users and reveals nothing internal (such as "Sign-in
+	// with GitHub is unavailable right now").
+	Public bool
 }
 
 // NewError returns an *Error with a user-facing message.
@@ -66,6 +70,7 @@ var defaultMessages = map[int][2]string{
 	http.StatusUnprocessableEntity:   {"Invalid input", "Some of what you sent is not valid. Correct it and try again."},
 	http.StatusTooManyRequests:       {"Too many requests", "You are sending requests too quickly. Wait a moment and try again."},
 	http.StatusInternalServerError:   {"Something went wrong", "An unexpected error occurred on our side. It has been logged; please try again."},
+	http.StatusBadGateway:            {"Bad gateway", "A service this site depends on did not answer properly. Please try again shortly."},
 	http.StatusServiceUnavailable:    {"Service unavailable", "The service is temporarily unavailable. Please try again shortly."},
 	http.StatusGatewayTimeout:        {"Timed out", "The server took too long to answer. Please try again."},
 }
@@ -122,7 +127,11 @@ func (rd *Renderer) Error(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("request_id", middleware.RequestIDFrom(r.Context())),
 			slog.Any("error", err))
 	}
-	rd.renderError(w, r, Info(r.Context(), status, message))
+	info := Info(r.Context(), status, message)
+	if he != nil && he.Public && message != "" {
+		info.Message = message
+	}
+	rd.renderError(w, r, info)
 }
 
 // Status answers with the error page for status and its default message.

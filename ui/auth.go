@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"github.com/a-h/templ"
 	"strconv"
 	"time"
 
@@ -55,6 +56,23 @@ type AccountView struct {
 	Token    *form.Form
 	// EmailChange is the change-of-address form.
 	EmailChange *form.Form
+	// NoPassword is set for accounts that sign in through providers only:
+	// the page explains how to add a password instead of showing the
+	// change form.
+	NoPassword bool
+	// Sections are more cards after the password card, such as the
+	// sign-in providers the account is linked to.
+	Sections []templ.Component
+}
+
+// ProviderButton is one "Sign in with …" button.
+type ProviderButton struct {
+	// Name is the provider's configured name.
+	Name string
+	// Label is the provider's name for people ("GitHub").
+	Label string
+	// Action is the URL the button's form posts to.
+	Action string
 }
 
 // TokenView is one API token on the account page.

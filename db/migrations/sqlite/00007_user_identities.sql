@@ -1,0 +1,18 @@
+-- +goose Up
+-- Accounts at sign-in providers (OpenID Connect issuers, GitHub) linked to
+-- users: one identity per provider and subject, and per user and provider.
+-- A user signed up through a provider has an empty password_hash.
+CREATE TABLE user_identities (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    provider     TEXT NOT NULL,
+    subject      TEXT NOT NULL,
+    email        TEXT NOT NULL DEFAULT '',
+    created_at   TIMESTAMP NOT NULL,
+    last_used_at TIMESTAMP,
+    UNIQUE (provider, subject),
+    UNIQUE (user_id, provider)
+);
+
+-- +goose Down
+DROP TABLE user_identities;
