@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,8 +95,35 @@ func waitDrained(t *testing.T, d *db.DB, table, where string, n int) time.Time {
 
 const riverLeft = "state IN ('available', 'running', 'retryable', 'scheduled', 'pending')"
 
+// profileDrain starts a CPU profile of a drain when TRELLIS_BENCH_CPUPROFILE
+// names a file prefix, and returns the function that ends it.
+func profileDrain(t *testing.T, name string) func() {
+	prefix := os.Getenv("TRELLIS_BENCH_CPUPROFILE")
+	if prefix == "" {
+		return func() {}
+	}
+	f, err := os.CreateTemp(filepath.Dir(prefix), filepath.Base(prefix)+"-"+name+"-*.pprof")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
+}
+
 // drainTrellis measures Trellis working n no-op jobs.
 func drainTrellis(t *testing.T, dialect string, n int) float64 {
+	return drainTrellisProbe(t, dialect, n, nil)
+}
+
+// drainTrellisProbe is drainTrellis with probe, when not nil, run on the
+// migrated database before the drain (to measure what a change to the
+// schema costs).
+func drainTrellisProbe(t *testing.T, dialect string, n int, probe func(*db.DB)) float64 {
 	d := openDB(t, dialect)
 	cfg := config.Default(config.Test).Jobs
 	cfg.Queues = []string{"default:" + strconv.Itoa(drainWorkers)}
@@ -117,15 +146,20 @@ func drainTrellis(t *testing.T, dialect string, n int) float64 {
 			t.Fatal(err)
 		}
 	}
+	if probe != nil {
+		probe(d)
+	}
+	stopProfile := profileDrain(t, dialect+"-trellis")
 	start := time.Now()
 	if err := e.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	end := waitDrained(t, d, "river_job", riverLeft, n)
+	stopProfile()
 	_ = e.Stop(ctx)
 	var completed int
 	_ = d.SQL.QueryRow(`SELECT n FROM trellis_job_counters WHERE kind = 'noop' AND metric = 'completed'`).Scan(&completed)
-	if completed != n {
+	if probe == nil && completed != n {
 		t.Errorf("trellis counted %d completions of %d", completed, n)
 	}
 	return float64(n) / end.Sub(start).Seconds()
@@ -155,7 +189,7 @@ func drainRiver(t *testing.T, dialect string, n int) float64 {
 		}
 	}
 	var start time.Time
-	var stop func()
+	var stop, stopProfile func()
 	if dialect == "postgres" {
 		driver := riverpgxv5.New(d.Pool)
 		if _, err := must(rivermigrate.New(driver, nil)).Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
@@ -163,6 +197,7 @@ func drainRiver(t *testing.T, dialect string, n int) float64 {
 		}
 		c := must(river.NewClient(driver, rc))
 		insert(c)
+		stopProfile = profileDrain(t, dialect+"-river")
 		start = time.Now()
 		if err := c.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -180,6 +215,7 @@ func drainRiver(t *testing.T, dialect string, n int) float64 {
 		}
 		c := must(river.NewClient(driver, rc))
 		insert(c)
+		stopProfile = profileDrain(t, dialect+"-river")
 		start = time.Now()
 		if err := c.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -187,6 +223,7 @@ func drainRiver(t *testing.T, dialect string, n int) float64 {
 		stop = func() { _ = c.Stop(ctx) }
 	}
 	end := waitDrained(t, d, "river_job", riverLeft, n)
+	stopProfile()
 	stop()
 	return float64(n) / end.Sub(start).Seconds()
 }
@@ -253,6 +290,29 @@ func drainRounds() int {
 	return 3
 }
 
+// dropUpdateTriggers drops the counter triggers that run on River's
+// updates, for TRELLIS_BENCH_PROBE=notriggers.
+func dropUpdateTriggers(d *db.DB) {
+	stmts := []string{`DROP TRIGGER IF EXISTS trellis_job_finished`, `DROP TRIGGER IF EXISTS trellis_job_retried`, `DROP TRIGGER IF EXISTS trellis_job_state`}
+	if d.Dialect == db.Postgres {
+		stmts = []string{`DROP TRIGGER IF EXISTS trellis_job_state ON river_job`}
+	}
+	for _, s := range stmts {
+		if _, err := d.SQL.Exec(s); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// drainDialects are the databases the drain report runs on:
+// TRELLIS_BENCH_DIALECTS (comma-separated), by default sqlite,postgres.
+func drainDialects() []string {
+	if v := os.Getenv("TRELLIS_BENCH_DIALECTS"); v != "" {
+		return strings.Split(v, ",")
+	}
+	return []string{"sqlite", "postgres"}
+}
+
 // spread is a set of jobs-per-second figures from repeated runs.
 type spread []float64
 
@@ -279,14 +339,21 @@ func TestReportJobDrain(t *testing.T) {
 	}
 	n, rounds := drainCount(), drainRounds()
 	fmt.Printf("drain %d no-op jobs, %d workers, fetch cooldown %v, %d interleaved rounds:\n", n, drainWorkers, fetchCooldown, rounds)
-	for _, dialect := range []string{"sqlite", "postgres"} {
-		var raw, trellis, bl spread
+	for _, dialect := range drainDialects() {
+		var raw, trellis, bl, probed spread
+		probe := os.Getenv("TRELLIS_BENCH_PROBE") == "notriggers"
 		for range rounds {
 			raw = append(raw, drainRiver(t, dialect, n))
 			trellis = append(trellis, drainTrellis(t, dialect, n))
 			if dialect == "sqlite" {
 				bl = append(bl, drainBacklite(t, n))
 			}
+			if probe {
+				probed = append(probed, drainTrellisProbe(t, dialect, n, dropUpdateTriggers))
+			}
+		}
+		if probe {
+			fmt.Printf("  %-8s no triggers %s   /River %.2fx\n", dialect, probed, probed.median()/raw.median())
 		}
 		fmt.Printf("  %-8s raw River  %s\n", dialect, raw)
 		fmt.Printf("  %-8s Trellis    %s   Trellis/River %.2fx (rounds:", dialect, trellis, trellis.median()/raw.median())
