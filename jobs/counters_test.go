@@ -28,32 +28,44 @@ func (mixArgs) Kind() string { return "mix" }
 // mixWorker: ok completes; flaky fails its first attempt and then
 // completes; snooze snoozes its first attempt and then completes; dead
 // always fails; perm fails permanently; cancelself cancels itself; block
-// runs until its context ends (cancelled from outside).
-func mixWorker(started chan<- int64, snoozed *sync.Map) func(ctx context.Context, j *jobs.Job[mixArgs]) error {
-	return func(ctx context.Context, j *jobs.Job[mixArgs]) error {
-		switch j.Args.Mode {
-		case "flaky":
-			if j.Attempt == 1 {
-				return errors.New("flaky")
-			}
-		case "snooze":
-			// A snooze gives the attempt back, so Attempt stays 1.
-			if _, again := snoozed.LoadOrStore(j.ID, true); !again {
-				return river.JobSnooze(10 * time.Millisecond)
-			}
-		case "dead":
-			return errors.New("dead")
-		case "perm":
-			return jobs.Permanent(errors.New("perm"))
-		case "cancelself":
-			return river.JobCancel(errors.New("cancel myself"))
-		case "block":
-			started <- j.ID
-			<-ctx.Done()
-			return ctx.Err()
-		}
-		return nil
+// runs until its context ends (cancelled from outside); parked fails and
+// is retried only an hour later, so it waits as retryable.
+type mixWorker struct {
+	jobs.WorkerDefaults[mixArgs]
+	started chan<- int64
+	snoozed sync.Map
+}
+
+func (w *mixWorker) NextRetry(j *jobs.Job[mixArgs]) time.Time {
+	if j.Args.Mode == "parked" {
+		return time.Now().Add(time.Hour)
 	}
+	return time.Time{} // the engine's backoff
+}
+
+func (w *mixWorker) Work(ctx context.Context, j *jobs.Job[mixArgs]) error {
+	switch j.Args.Mode {
+	case "flaky":
+		if j.Attempt == 1 {
+			return errors.New("flaky")
+		}
+	case "snooze":
+		// A snooze gives the attempt back, so Attempt stays 1.
+		if _, again := w.snoozed.LoadOrStore(j.ID, true); !again {
+			return river.JobSnooze(10 * time.Millisecond)
+		}
+	case "dead", "parked":
+		return errors.New(j.Args.Mode)
+	case "perm":
+		return jobs.Permanent(errors.New("perm"))
+	case "cancelself":
+		return river.JobCancel(errors.New("cancel myself"))
+	case "block":
+		w.started <- j.ID
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
 }
 
 // counters reads the durable counters of kind straight from their table.
@@ -122,7 +134,7 @@ func runHistograms(t *testing.T, engines ...*jobs.Engine) map[string]uint64 {
 // work a mix of jobs enqueued concurrently — completed, failed and
 // retried, snoozed, dead, permanently failed, cancelled by themselves,
 // cancelled while running and while scheduled — and the durable counters
-// come out exact; retrying the dead letter queue by hand counts only the
+// come out exact (a retry waiting as retryable, then cancelled, too); retrying the dead letter queue by hand counts only the
 // new failures, and deleting finished jobs changes no counter. The
 // run-time histograms hold every attempt but the snoozes.
 func TestCountersExactUnderConcurrentMixedLoad(t *testing.T) {
@@ -141,9 +153,9 @@ func TestCountersExactUnderConcurrentMixedLoad(t *testing.T) {
 			_ = e2.Stop(ctx)
 		})
 		started := make(chan int64, 64)
-		var snoozed sync.Map
+		w := &mixWorker{started: started}
 		for _, e := range []*jobs.Engine{e1, e2} {
-			jobs.RegisterFunc(e, mixWorker(started, &snoozed))
+			jobs.Register(e, w)
 			if err := e.Start(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -205,6 +217,37 @@ func TestCountersExactUnderConcurrentMixedLoad(t *testing.T) {
 		}
 		waitFor(t, "every job finished", func() bool { return unfinished(t, d) == 0 })
 
+		// Jobs whose retry waits an hour, failing alone (on PostgreSQL, a
+		// completion batch of retries only), are cancelled while they
+		// wait as retryable.
+		const parked = 4
+		for i := range parked {
+			if _, err := e1.Enqueue(ctx, mixArgs{Mode: "parked", N: i}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var retryable []int64
+		waitFor(t, "the parked jobs retryable", func() bool {
+			retryable = nil
+			rows, err := d.SQL.Query(`SELECT id FROM river_job WHERE state = 'retryable'`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id int64
+				_ = rows.Scan(&id)
+				retryable = append(retryable, id)
+			}
+			return len(retryable) == parked
+		})
+		for _, id := range retryable {
+			if _, err := e2.Cancel(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		modes["parked"] = parked
+
 		total := scheduled
 		for _, n := range modes {
 			total += n
@@ -213,9 +256,9 @@ func TestCountersExactUnderConcurrentMixedLoad(t *testing.T) {
 		want := map[string]int64{
 			"enqueued":  int64(total),
 			"completed": int64(modes["ok"] + modes["flaky"] + modes["snooze"]),
-			"retried":   int64(modes["flaky"] + modes["dead"]),
+			"retried":   int64(modes["flaky"] + modes["dead"] + modes["parked"]),
 			"failed":    int64(dead),
-			"cancelled": int64(modes["cancelself"] + modes["block"] + scheduled),
+			"cancelled": int64(modes["cancelself"] + modes["block"] + modes["parked"] + scheduled),
 		}
 		check := func(when string) {
 			t.Helper()
@@ -227,7 +270,7 @@ func TestCountersExactUnderConcurrentMixedLoad(t *testing.T) {
 			}
 		}
 		check("after the mix")
-		failedAttempts := modes["flaky"] + 2*modes["dead"] + modes["perm"] + modes["cancelself"] + modes["block"]
+		failedAttempts := modes["flaky"] + 2*modes["dead"] + modes["perm"] + modes["cancelself"] + modes["block"] + modes["parked"]
 		hist := func(when string) {
 			t.Helper()
 			h := runHistograms(t, e1, e2)
