@@ -72,7 +72,6 @@ type riverClient interface {
 	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	JobDeleteMany(ctx context.Context, params *river.JobDeleteManyParams) (*river.JobDeleteManyResult, error)
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
-	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 }
 
 // Engine is the background job system of an app.
