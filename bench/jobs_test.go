@@ -8,9 +8,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,8 +96,35 @@ func waitDrained(t *testing.T, d *db.DB, table, where string, n int) time.Time {
 
 const riverLeft = "state IN ('available', 'running', 'retryable', 'scheduled', 'pending')"
 
+// profileDrain starts a CPU profile of a drain when TRELLIS_BENCH_CPUPROFILE
+// names a file prefix, and returns the function that ends it.
+func profileDrain(t *testing.T, name string) func() {
+	prefix := os.Getenv("TRELLIS_BENCH_CPUPROFILE")
+	if prefix == "" {
+		return func() {}
+	}
+	f, err := os.CreateTemp(filepath.Dir(prefix), filepath.Base(prefix)+"-"+name+"-*.pprof")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
+}
+
 // drainTrellis measures Trellis working n no-op jobs.
-func drainTrellis(t *testing.T, dialect string, n int) float64 {
+func drainTrellis(t *testing.T, dialect string, n int) drained {
+	return drainTrellisProbe(t, dialect, n, nil)
+}
+
+// drainTrellisProbe is drainTrellis with probe, when not nil, run on the
+// migrated database before the drain (to measure what a change to the
+// schema costs).
+func drainTrellisProbe(t *testing.T, dialect string, n int, probe func(*db.DB)) drained {
 	d := openDB(t, dialect)
 	cfg := config.Default(config.Test).Jobs
 	cfg.Queues = []string{"default:" + strconv.Itoa(drainWorkers)}
@@ -117,22 +147,29 @@ func drainTrellis(t *testing.T, dialect string, n int) float64 {
 			t.Fatal(err)
 		}
 	}
+	if probe != nil {
+		probe(d)
+	}
+	stopProfile := profileDrain(t, dialect+"-trellis")
+	cpu := processCPU()
 	start := time.Now()
 	if err := e.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	end := waitDrained(t, d, "river_job", riverLeft, n)
+	cpu = processCPU() - cpu
+	stopProfile()
 	_ = e.Stop(ctx)
 	var completed int
 	_ = d.SQL.QueryRow(`SELECT n FROM trellis_job_counters WHERE kind = 'noop' AND metric = 'completed'`).Scan(&completed)
-	if completed != n {
+	if probe == nil && completed != n {
 		t.Errorf("trellis counted %d completions of %d", completed, n)
 	}
-	return float64(n) / end.Sub(start).Seconds()
+	return drained{rate: float64(n) / end.Sub(start).Seconds(), cpuPerJob: cpu / time.Duration(n)}
 }
 
 // drainRiver measures River used directly, with the same pool and settings.
-func drainRiver(t *testing.T, dialect string, n int) float64 {
+func drainRiver(t *testing.T, dialect string, n int) drained {
 	d := openDB(t, dialect)
 	ctx := context.Background()
 	workers := river.NewWorkers()
@@ -155,7 +192,8 @@ func drainRiver(t *testing.T, dialect string, n int) float64 {
 		}
 	}
 	var start time.Time
-	var stop func()
+	var cpu time.Duration
+	var stop, stopProfile func()
 	if dialect == "postgres" {
 		driver := riverpgxv5.New(d.Pool)
 		if _, err := must(rivermigrate.New(driver, nil)).Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
@@ -163,6 +201,8 @@ func drainRiver(t *testing.T, dialect string, n int) float64 {
 		}
 		c := must(river.NewClient(driver, rc))
 		insert(c)
+		stopProfile = profileDrain(t, dialect+"-river")
+		cpu = processCPU()
 		start = time.Now()
 		if err := c.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -180,6 +220,8 @@ func drainRiver(t *testing.T, dialect string, n int) float64 {
 		}
 		c := must(river.NewClient(driver, rc))
 		insert(c)
+		stopProfile = profileDrain(t, dialect+"-river")
+		cpu = processCPU()
 		start = time.Now()
 		if err := c.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -187,8 +229,10 @@ func drainRiver(t *testing.T, dialect string, n int) float64 {
 		stop = func() { _ = c.Stop(ctx) }
 	}
 	end := waitDrained(t, d, "river_job", riverLeft, n)
+	cpu = processCPU() - cpu
+	stopProfile()
 	stop()
-	return float64(n) / end.Sub(start).Seconds()
+	return drained{rate: float64(n) / end.Sub(start).Seconds(), cpuPerJob: cpu / time.Duration(n)}
 }
 
 type backliteTask struct {
@@ -201,7 +245,7 @@ func (backliteTask) Config() backlite.QueueConfig {
 
 // drainBacklite measures backlite on its own SQLite file, opened like
 // Trellis's (WAL, busy timeout, statement cache).
-func drainBacklite(t *testing.T, n int) float64 {
+func drainBacklite(t *testing.T, n int) drained {
 	cfg := config.Default(config.Test).Database
 	cfg.URL = "sqlite:" + filepath.Join(t.TempDir(), "backlite.db")
 	d, err := db.Open(context.Background(), cfg, "")
@@ -228,15 +272,17 @@ func drainBacklite(t *testing.T, n int) float64 {
 			t.Fatal(err)
 		}
 	}
+	cpu := processCPU()
 	start := time.Now()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c.Start(runCtx)
 	end := waitDrained(t, d, "backlite_tasks", "1 = 1", n)
+	cpu = processCPU() - cpu
 	stopCtx, stopCancel := context.WithTimeout(ctx, 10*time.Second)
 	defer stopCancel()
 	c.Stop(stopCtx)
-	return float64(n) / end.Sub(start).Seconds()
+	return drained{rate: float64(n) / end.Sub(start).Seconds(), cpuPerJob: cpu / time.Duration(n)}
 }
 
 func must[T any](v T, err error) T {
@@ -251,6 +297,45 @@ func drainRounds() int {
 		return n
 	}
 	return 3
+}
+
+// dropUpdateTriggers drops the counter triggers that run on River's
+// updates, for TRELLIS_BENCH_PROBE=notriggers.
+func dropUpdateTriggers(d *db.DB) {
+	stmts := []string{`DROP TRIGGER IF EXISTS trellis_job_finished`, `DROP TRIGGER IF EXISTS trellis_job_retried`, `DROP TRIGGER IF EXISTS trellis_job_state`}
+	if d.Dialect == db.Postgres {
+		stmts = []string{`DROP TRIGGER IF EXISTS trellis_job_state ON river_job`}
+	}
+	for _, s := range stmts {
+		if _, err := d.SQL.Exec(s); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// drained is one drain's throughput and the test process's CPU time per
+// job while it ran.
+type drained struct {
+	rate      float64
+	cpuPerJob time.Duration
+}
+
+// processCPU returns the CPU time the process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// drainDialects are the databases the drain report runs on:
+// TRELLIS_BENCH_DIALECTS (comma-separated), by default sqlite,postgres.
+func drainDialects() []string {
+	if v := os.Getenv("TRELLIS_BENCH_DIALECTS"); v != "" {
+		return strings.Split(v, ",")
+	}
+	return []string{"sqlite", "postgres"}
 }
 
 // spread is a set of jobs-per-second figures from repeated runs.
@@ -279,14 +364,37 @@ func TestReportJobDrain(t *testing.T) {
 	}
 	n, rounds := drainCount(), drainRounds()
 	fmt.Printf("drain %d no-op jobs, %d workers, fetch cooldown %v, %d interleaved rounds:\n", n, drainWorkers, fetchCooldown, rounds)
-	for _, dialect := range []string{"sqlite", "postgres"} {
-		var raw, trellis, bl spread
+	for _, dialect := range drainDialects() {
+		var raw, trellis, bl, probed spread
+		var rawCPU, trellisCPU, blCPU, probedCPU spread
+		probe := os.Getenv("TRELLIS_BENCH_PROBE") == "notriggers"
+		add := func(rates, cpus *spread, r drained) {
+			*rates = append(*rates, r.rate)
+			*cpus = append(*cpus, float64(r.cpuPerJob.Microseconds()))
+		}
 		for range rounds {
-			raw = append(raw, drainRiver(t, dialect, n))
-			trellis = append(trellis, drainTrellis(t, dialect, n))
+			add(&raw, &rawCPU, drainRiver(t, dialect, n))
+			add(&trellis, &trellisCPU, drainTrellis(t, dialect, n))
 			if dialect == "sqlite" {
-				bl = append(bl, drainBacklite(t, n))
+				add(&bl, &blCPU, drainBacklite(t, n))
 			}
+			if probe {
+				add(&probed, &probedCPU, drainTrellisProbe(t, dialect, n, dropUpdateTriggers))
+			}
+		}
+		// Process CPU time per job during the drain (every goroutine of
+		// the test process, the polling included): less sensitive than
+		// wall time to other processes loading the machine.
+		fmt.Printf("  %-8s CPU µs/job median: raw River %.0f, Trellis %.0f", dialect, rawCPU.median(), trellisCPU.median())
+		if dialect == "sqlite" {
+			fmt.Printf(", backlite %.0f", blCPU.median())
+		}
+		if probe {
+			fmt.Printf(", Trellis without update triggers %.0f", probedCPU.median())
+		}
+		fmt.Println()
+		if probe {
+			fmt.Printf("  %-8s no triggers %s   /River %.2fx\n", dialect, probed, probed.median()/raw.median())
 		}
 		fmt.Printf("  %-8s raw River  %s\n", dialect, raw)
 		fmt.Printf("  %-8s Trellis    %s   Trellis/River %.2fx (rounds:", dialect, trellis, trellis.median()/raw.median())

@@ -72,7 +72,6 @@ type riverClient interface {
 	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	JobDeleteMany(ctx context.Context, params *river.JobDeleteManyParams) (*river.JobDeleteManyResult, error)
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
-	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 }
 
 // Engine is the background job system of an app.
@@ -95,9 +94,8 @@ type Engine struct {
 	stopping atomic.Bool // see wrapped.Work
 	tracer   atomic.Pointer[trace.Tracer]
 
-	mu       sync.Mutex
-	started  bool
-	stopSubs func()
+	mu      sync.Mutex
+	started bool
 }
 
 // ErrNotFound is returned for a job id that does not exist.
@@ -221,7 +219,6 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 	}
 	if e.working() {
-		e.stopSubs = e.metrics.subscribe()
 		if err := e.client.Start(ctx); err != nil {
 			return fmt.Errorf("jobs: starting River: %w", err)
 		}
@@ -290,9 +287,6 @@ func (e *Engine) Stop(ctx context.Context) error {
 				errs = append(errs, e.client.StopAndCancel(cancelCtx))
 				cancel()
 			}
-		}
-		if e.stopSubs != nil {
-			e.stopSubs()
 		}
 		e.started = false
 	}

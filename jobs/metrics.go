@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -9,7 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // metrics computes statistics and feeds Prometheus.
@@ -37,28 +38,39 @@ func newMetrics(e *Engine) *metrics {
 	}
 }
 
-// subscribe feeds the Prometheus histograms from River's job events.
-func (m *metrics) subscribe() func() {
-	events, cancel := m.e.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ev := range events {
-			if ev.Job == nil || ev.JobStats == nil {
-				continue
-			}
-			outcome := "completed"
-			if ev.Kind != river.EventKindJobCompleted {
-				outcome = "failed"
-			}
-			m.runSeconds.WithLabelValues(ev.Job.Kind, outcome).Observe(ev.JobStats.RunDuration.Seconds())
-			m.waitSeconds.WithLabelValues(ev.Job.Kind).Observe(ev.JobStats.QueueWaitDuration.Seconds())
-		}
-	}()
-	return func() {
-		cancel()
-		<-done
+// observers are the histogram series of one job kind, resolved once when
+// its worker is registered so that each attempt costs two lock-free
+// observations, no label lookup.
+type observers struct {
+	completed, failed, wait prometheus.Observer
+}
+
+func (m *metrics) observers(kind string) observers {
+	return observers{
+		completed: m.runSeconds.WithLabelValues(kind, "completed"),
+		failed:    m.runSeconds.WithLabelValues(kind, "failed"),
+		wait:      m.waitSeconds.WithLabelValues(kind),
 	}
+}
+
+// observe records one attempt that started at start after waiting since
+// scheduled and ended with err: completed when err is nil, failed
+// otherwise (an error, a timeout, a panic, a cancellation). A snoozed
+// attempt and one interrupted by Stop are not outcomes and are not
+// recorded. The worker wrapper calls it in the worker's goroutine: River's
+// event subscription would cost a channel hand-off per job and drops
+// events when its buffer is full.
+func (o observers) observe(start, scheduled time.Time, err error, interrupted bool) {
+	if interrupted || errors.Is(err, &rivertype.JobSnoozeError{}) {
+		return
+	}
+	run := time.Since(start).Seconds()
+	if err == nil {
+		o.completed.Observe(run)
+	} else {
+		o.failed.Observe(run)
+	}
+	o.wait.Observe(max(start.Sub(scheduled), 0).Seconds())
 }
 
 // Distribution holds exact percentiles, in milliseconds, of a sample.

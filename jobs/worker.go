@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -31,7 +32,7 @@ type WorkerDefaults[T Args] = river.WorkerDefaults[T]
 // Register adds a worker for T's kind. Call it before the app starts.
 func Register[T Args](e *Engine, w Worker[T]) {
 	var args T
-	river.AddWorker[T](e.workers, &wrapped[T]{inner: w, e: e})
+	river.AddWorker[T](e.workers, &wrapped[T]{inner: w, e: e, obs: e.metrics.observers(args.Kind())})
 	e.mu.Lock()
 	e.kinds = append(e.kinds, args.Kind())
 	e.mu.Unlock()
@@ -60,10 +61,12 @@ func Permanent(err error) error {
 // metaTimeout is the metadata key of a per-job timeout in milliseconds.
 const metaTimeout = "trellis_timeout_ms"
 
-// wrapped adds per-job timeouts and permanent errors to a worker.
+// wrapped adds per-job timeouts, permanent errors and the run-time
+// histograms to a worker.
 type wrapped[T Args] struct {
 	inner Worker[T]
 	e     *Engine // its stopping flag is set while Stop runs
+	obs   observers
 }
 
 func (w *wrapped[T]) Middleware(row *rivertype.JobRow) []rivertype.WorkerMiddleware {
@@ -96,12 +99,23 @@ func (w *wrapped[T]) Timeout(job *Job[T]) time.Duration {
 // enqueuer's trace; telemetry.Start(ctx, ...) inside the worker adds child
 // spans to it.
 func (w *wrapped[T]) Work(ctx context.Context, job *Job[T]) (err error) {
+	start := time.Now()
 	ctx, end := w.e.runSpan(ctx, jobRow{id: job.ID, kind: job.Kind, queue: job.Queue, attempt: job.Attempt,
 		maxAttempts: job.MaxAttempts, metadata: job.Metadata})
-	defer func() { end(err) }()
+	returned, interrupted := false, false
+	defer func() {
+		if !returned {
+			// The worker panicked; River recovers and fails the attempt.
+			err = fmt.Errorf("jobs: worker panicked")
+		}
+		w.obs.observe(start, job.ScheduledAt, err, interrupted)
+		end(err)
+	}()
 	err = w.inner.Work(ctx, job)
+	returned = true
 	if err != nil && ctx.Err() != nil && w.e.stopping.Load() {
 		err = errors.Join(err, context.Cause(ctx))
+		interrupted = true
 	}
 	var perm *permanentError
 	if errors.As(err, &perm) {
