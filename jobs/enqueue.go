@@ -186,41 +186,35 @@ func batchKind(reqs []Request) string {
 
 // EnqueueManyTx inserts several jobs in one batch inside the app's
 // transaction tx: they exist only if tx commits.
-func (e *Engine) EnqueueManyTx(ctx context.Context, tx *sql.Tx, reqs []Request) (_ []*Result, err error) {
+func (e *Engine) EnqueueManyTx(ctx context.Context, tx *sql.Tx, reqs []Request) ([]*Result, error) {
 	_, ins, err := e.clients()
 	if err != nil {
 		return nil, err
 	}
-	ctx, end := e.enqueueSpan(ctx, batchKind(reqs), len(reqs))
-	defer func() { end(nil, err) }()
-	params, err := e.params(reqs, telemetry.Inject(ctx))
-	if err != nil {
-		return nil, err
-	}
-	res, err := ins.InsertManyTx(ctx, tx, params)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: enqueueing %d jobs: %w", len(reqs), err)
-	}
-	out := make([]*Result, len(res))
-	for i, r := range res {
-		out[i] = result(r)
-	}
-	return out, nil
+	return e.enqueueMany(ctx, reqs, func(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+		return ins.InsertManyTx(ctx, tx, params)
+	})
 }
 
 // EnqueueMany inserts several jobs in one batch.
-func (e *Engine) EnqueueMany(ctx context.Context, reqs []Request) (_ []*Result, err error) {
+func (e *Engine) EnqueueMany(ctx context.Context, reqs []Request) ([]*Result, error) {
 	c, _, err := e.clients()
 	if err != nil {
 		return nil, err
 	}
+	return e.enqueueMany(ctx, reqs, c.InsertMany)
+}
+
+// enqueueMany inserts reqs with insert, in an enqueue span whose trace
+// context the jobs carry.
+func (e *Engine) enqueueMany(ctx context.Context, reqs []Request, insert func(context.Context, []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)) (_ []*Result, err error) {
 	ctx, end := e.enqueueSpan(ctx, batchKind(reqs), len(reqs))
 	defer func() { end(nil, err) }()
 	params, err := e.params(reqs, telemetry.Inject(ctx))
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.InsertMany(ctx, params)
+	res, err := insert(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: enqueueing %d jobs: %w", len(reqs), err)
 	}
