@@ -359,13 +359,7 @@ func (a *Auth) accountFormValid(w http.ResponseWriter, r *http.Request, u *User,
 func (a *Auth) changePassword(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := CurrentUser(ctx)
-	password, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	f := form.NewForm(nil)
-	if msg := ValidatePassword(password); msg != "" {
-		f.AddError("password", msg)
-	} else if confirm != password {
-		f.AddError("password_confirm", "The passwords do not match.")
-	}
+	password, f := newPassword(r)
 	if !a.accountFormValid(w, r, u, f, ui.PasswordForm) {
 		return
 	}

@@ -250,13 +250,7 @@ func (a *Auth) reset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noLeak(w)
-	password, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	f := form.NewForm(nil)
-	if msg := ValidatePassword(password); msg != "" {
-		f.AddError("password", msg)
-	} else if confirm != password {
-		f.AddError("password_confirm", "The passwords do not match.")
-	}
+	password, f := newPassword(r)
 	if !f.Valid() {
 		a.opts.Forms.Invalid(w, r, f, func(f *form.Form) render.View { return a.resetView(u.Email, f) })
 		return
@@ -330,4 +324,17 @@ func (a *Auth) applyReset(ctx context.Context, hash, passwordHash string) (*User
 		return nil, err
 	}
 	return a.Users.ByID(ctx, id)
+}
+
+// newPassword reads a new password and its confirmation from r's form,
+// with their field errors in the returned form.
+func newPassword(r *http.Request) (string, *form.Form) {
+	password, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
+	f := form.NewForm(nil)
+	if msg := ValidatePassword(password); msg != "" {
+		f.AddError("password", msg)
+	} else if confirm != password {
+		f.AddError("password_confirm", "The passwords do not match.")
+	}
+	return password, f
 }
