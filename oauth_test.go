@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -425,6 +426,9 @@ func TestOAuthLinkingRules(t *testing.T) {
 		if links, _ := o.App.OAuth.Identities.List(ctx, bob.ID); len(links) != 0 {
 			t.Fatalf("linked after another account's login: %+v", links)
 		}
+		if id, err := o.App.OAuth.Identities.UserID(ctx, "zitadel", "bob"); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("Bob's provider account linked to user %d (%v) after another account's login", id, err)
+		}
 		// Proof: the password login in the same session links, and says so.
 		o.signInWith(t, "zitadel", "/whoami")
 		res = o.PostForm("/login", url.Values{"email": {"bob@example.com"}, "password": {"correct horse battery"}, "next": {"/account"}})
@@ -457,7 +461,9 @@ func TestOAuthLinkingRules(t *testing.T) {
 		o.PostForm("/auth/zitadel/link", nil).AssertStatus(http.StatusConflict).AssertContains("already linked to another account")
 		// Linking and unlinking need a signed-in user.
 		o.PostForm("/logout", nil)
-		o.PostForm("/auth/zitadel/unlink", nil)
+		if res := o.PostForm("/auth/zitadel/unlink", nil); finalPath(res) != "/login" {
+			t.Fatalf("anonymous unlink ended at %s, want the login page", res.Request.URL)
+		}
 		if links, _ := o.App.OAuth.Identities.List(ctx, bob.ID); len(links) != 1 {
 			t.Fatalf("anonymous unlink changed identities: %+v", links)
 		}
