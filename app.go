@@ -262,6 +262,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 
 	if !o.noDatabase {
 		if err := a.openDatabase(ctx); err != nil {
+			_ = a.Close(context.WithoutCancel(ctx)) // the tracer may be running
 			return nil, err
 		}
 		if err := a.setupJobs(ctx); err != nil {
