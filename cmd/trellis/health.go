@@ -12,12 +12,7 @@ import (
 func newHealthCmd() *cobra.Command {
 	var cf configFlags
 	cmd := appcli.HealthCommand(cf.load, os.Stdout)
-	cmd.Args = func(c *cobra.Command, args []string) error {
-		if err := cobra.NoArgs(c, args); err != nil {
-			return usageError{err}
-		}
-		return nil
-	}
+	cmd.Args = usageArgs(cobra.NoArgs)
 	cf.register(cmd)
 	return cmd
 }

@@ -66,18 +66,12 @@ func Build(t testing.TB, dir string) string {
 // SIGTERM when the test ends.
 func Serve(t testing.TB, dir, bin string, env ...string) *trellistest.Server {
 	t.Helper()
-	return ServeAt(t, dir, bin, trellistest.FreeAddr(t), env...)
+	return ServeCmd(t, dir, trellistest.FreeAddr(t), []string{bin}, env...)
 }
 
-// ServeAt is Serve on the listen address addr (server.addr), which may
-// name every interface, such as ":3000".
-func ServeAt(t testing.TB, dir, bin, addr string, env ...string) *trellistest.Server {
-	t.Helper()
-	return ServeCmd(t, dir, addr, []string{bin}, env...)
-}
-
-// ServeCmd is ServeAt running the command argv (a binary and its
-// arguments), such as an image's entrypoint.
+// ServeCmd is Serve running the command argv (a binary and its
+// arguments, such as an image's entrypoint) on the listen address addr
+// (server.addr), which may name every interface, such as ":3000".
 func ServeCmd(t testing.TB, dir, addr string, argv []string, env ...string) *trellistest.Server {
 	t.Helper()
 	base, err := config.Server{Addr: addr}.LocalURL()
