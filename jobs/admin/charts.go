@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trellis-go/trellis/htmx"
@@ -26,9 +27,9 @@ const chartsRefresh = "every 10s"
 
 // Chart geometry, in SVG user units (the SVG scales to its box).
 const (
-	chartW, chartH = 600.0, 120.0
-	chartTop       = 14.0 // room for the maximum's label
-	chartBottom    = 104.0
+	chartW      = 600.0 // the box is 600 × 120 (see dashboard.templ)
+	chartTop    = 14.0  // room for the maximum's label
+	chartBottom = 104.0
 )
 
 // chartsView is the three charts of one window.
@@ -108,34 +109,23 @@ func chartsFor(l links, i int, t *jobs.Timeline) *chartsView {
 	through := barChart("chart-throughput", "Throughput", "jobs completed", "chart-ok", completed, func(j int, v float64) string {
 		return tip(j, itoa(int64(v))+" completed")
 	})
-	through.Summary = itoa(sumC) + " jobs completed in the " + lower(w.Label)
+	through.Summary = itoa(sumC) + " jobs completed in the " + strings.ToLower(w.Label)
 	fails := barChart("chart-failures", "Failures", "failed attempts", "chart-bad", failed, func(j int, v float64) string {
 		return tip(j, itoa(int64(v))+" failed attempts")
 	})
-	fails.Summary = itoa(sumF) + " failed attempts in the " + lower(w.Label)
+	fails.Summary = itoa(sumF) + " failed attempts in the " + strings.ToLower(w.Label)
 	line := lineChart("chart-p95", "p95 run time", "ms", p95, func(j int, v float64) string {
 		if v == 0 {
 			return tip(j, "no completed jobs")
 		}
 		return tip(j, "p95 "+ms(v))
 	})
-	line.Summary = "95th percentile run time per interval in the " + lower(w.Label) + "; highest " + line.Max
+	line.Summary = "95th percentile run time per interval in the " + strings.ToLower(w.Label) + "; highest " + line.Max
 	for _, c := range []*chart{&through, &fails, &line} {
 		c.First, c.Last = first, last
 		v.Charts = append(v.Charts, *c)
 	}
 	return v
-}
-
-func lower(s string) string {
-	if s == "" {
-		return s
-	}
-	b := []byte(s)
-	if b[0] >= 'A' && b[0] <= 'Z' {
-		b[0] += 'a' - 'A'
-	}
-	return string(b)
 }
 
 // scaleMax is the top of a chart's scale: the largest value, at least 1.
@@ -192,8 +182,7 @@ func lineChart(id, title, unit string, values []float64, tip func(int, float64) 
 // for API clients.
 func (h *Handler) charts(w http.ResponseWriter, r *http.Request) {
 	// The answer's form follows these headers.
-	w.Header().Add("Vary", "HX-Request")
-	w.Header().Add("Vary", "Accept")
+	htmx.AddVary(w.Header(), "HX-Request", "Accept")
 	i, ok := chartWindow(r.URL.Query().Get("window"))
 	if !ok {
 		msg := `window must be "hour" or "day"`
