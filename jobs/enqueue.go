@@ -70,11 +70,7 @@ func (e *Engine) insertOpts(o *Opts, traceCtx map[string]string) (*river.InsertO
 		meta[metaTrace] = traceCtx
 	}
 	if o == nil {
-		ro := &river.InsertOpts{Priority: PriorityDefault}
-		if len(meta) > 0 {
-			ro.Metadata, _ = json.Marshal(meta)
-		}
-		return ro, nil
+		o = &Opts{}
 	}
 	ro := &river.InsertOpts{Queue: o.Queue, Priority: o.Priority, ScheduledAt: o.RunAt, Tags: o.Tags}
 	if ro.Priority == 0 {
