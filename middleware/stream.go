@@ -32,7 +32,11 @@ type streamKey struct{}
 func Streamed(match func(r *http.Request) (limit int64, ok bool)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if limit, ok := match(r); ok && isMultipart(r) {
+			if !isMultipart(r) { // cheap, and false for most requests
+				next.ServeHTTP(w, r)
+				return
+			}
+			if limit, ok := match(r); ok {
 				r = r.WithContext(context.WithValue(r.Context(), streamKey{}, &streamState{limit: limit}))
 			}
 			next.ServeHTTP(w, r)
