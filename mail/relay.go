@@ -131,6 +131,19 @@ func (m *Mailer) relayOnce(ctx context.Context) (int, error) {
 		q = `UPDATE trellis_mail_queue SET enqueued = TRUE WHERE NOT enqueued AND id IN (
 			SELECT id FROM trellis_mail_queue WHERE NOT enqueued ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING id, trace`
 	}
+	// A read first: the claim's transaction takes SQLite's write lock,
+	// which a relay waking every second with nothing to do should not.
+	waiting := `SELECT EXISTS (SELECT 1 FROM trellis_mail_queue WHERE enqueued = 0)`
+	if m.db.Dialect == db.Postgres {
+		waiting = `SELECT EXISTS (SELECT 1 FROM trellis_mail_queue WHERE NOT enqueued)`
+	}
+	var pending bool
+	if err := m.db.SQL.QueryRowContext(ctx, waiting).Scan(&pending); err != nil || !pending {
+		if err != nil {
+			err = fmt.Errorf("mail: relay: %w", err)
+		}
+		return 0, err
+	}
 	tx, err := m.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("mail: relay: %w", err)
