@@ -182,8 +182,7 @@ func (s *Identities) Unlink(ctx context.Context, userID int64, provider string) 
 	})
 }
 
-// tx runs fn in a transaction; errors of this package and auth's pass
-// through unwrapped, others are wrapped.
+// tx runs fn in a transaction and returns fn's error as it is.
 func (s *Identities) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
@@ -191,12 +190,7 @@ func (s *Identities) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 	if err := fn(tx); err != nil {
-		for _, known := range []error{ErrLinkedElsewhere, ErrProviderLinked, ErrLastSignIn, ErrNotLinked, auth.ErrEmailTaken, auth.ErrNotFound} {
-			if errors.Is(err, known) {
-				return err
-			}
-		}
-		return fmt.Errorf("oauth: %w", err)
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("oauth: %w", err)
