@@ -281,7 +281,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 			_ = a.Close(context.WithoutCancel(ctx))
 			return nil, err
 		}
-		if err := a.setupFiles(ctx); err != nil {
+		if err := a.setupFiles(); err != nil {
 			_ = a.Close(context.WithoutCancel(ctx))
 			return nil, err
 		}

@@ -16,7 +16,7 @@ import (
 
 // setupFiles builds the file store from [storage] and the upload manager
 // (App.Files), with its thumbnail and cleanup jobs.
-func (a *App) setupFiles(ctx context.Context) error {
+func (a *App) setupFiles() error {
 	cfg := a.Config.Storage
 	prefix, _ := a.opts.mountedAt(Files)
 	if prefix == off {
@@ -66,7 +66,6 @@ func (a *App) setupFiles(ctx context.Context) error {
 		return fmt.Errorf("trellis: %w", err)
 	}
 	a.Files = m
-	_ = ctx
 	return nil
 }
 

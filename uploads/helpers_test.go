@@ -11,7 +11,6 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -189,5 +188,3 @@ func ids(t testing.TB, res *trellistest.Response) []int64 {
 }
 
 func path(id int64) string { return "/files/" + strconv.FormatInt(id, 10) }
-
-var _ = io.EOF

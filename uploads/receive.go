@@ -213,13 +213,13 @@ func (m *Manager) receiveFile(ctx context.Context, part *multipart.Part, field *
 	detected := mimetype.Detect(head)
 	ctype := baseType(detected.String())
 	if !allowed(detected, field.Types) {
-		return nil, unprocessable(fmt.Sprintf("%s is %s, which is not accepted here. Accepted: %s.", quoteName(name), describe(detected), strings.Join(field.Types, ", ")))
+		return nil, unprocessable(fmt.Sprintf("%s is %s, which is not accepted here. Accepted: %s.", quoteName(name), ctype, strings.Join(field.Types, ", ")))
 	}
 	if claimed := baseType(part.Header.Get("Content-Type")); claimed != "" && claimed != "application/octet-stream" && !detected.Is(claimed) {
-		return nil, unprocessable(fmt.Sprintf("%s was sent as %s but its content is %s.", quoteName(name), claimed, describe(detected)))
+		return nil, unprocessable(fmt.Sprintf("%s was sent as %s but its content is %s.", quoteName(name), claimed, ctype))
 	}
 	if ext := strings.ToLower(path.Ext(name)); ext != "" && !extensionFits(ext, detected) {
-		return nil, unprocessable(fmt.Sprintf("%s has the extension %s but its content is %s.", quoteName(name), ext, describe(detected)))
+		return nil, unprocessable(fmt.Sprintf("%s has the extension %s but its content is %s.", quoteName(name), ext, ctype))
 	}
 	src := io.MultiReader(bytes.NewReader(head), part)
 	f := &File{OwnerID: owner, Key: storage.NewKey(), Field: field.Name, ContentType: ctype, Name: name, CreatedAt: m.now().UTC()}
@@ -312,8 +312,6 @@ var extraExtensions = map[string][]string{
 	"application/pdf": {".pdf"},
 	"application/zip": {".zip"},
 }
-
-func describe(m *mimetype.MIME) string { return baseType(m.String()) }
 
 func baseType(t string) string {
 	mt, _, err := mime.ParseMediaType(t)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -457,5 +456,3 @@ func TestSanitizeName(t *testing.T) {
 		}
 	}
 }
-
-var _ = fmt.Sprint
