@@ -252,7 +252,11 @@ func TestOAuthSignInCreatesAccount(t *testing.T) {
 		}
 		// The account page lists the provider; with no password it says
 		// how to add one.
-		o.Get("/account").AssertStatus(http.StatusOK).AssertContains("Sign-in providers").AssertContains(`id="no-password"`).AssertContains("Unlink")
+		o.Get("/account").AssertStatus(http.StatusOK).AssertContains("Sign-in providers").AssertContains(`id="no-password"`).AssertContains("Unlink").
+			AssertContains(`id="email-no-password"`)
+		if page := o.Get("/account").Body; strings.Contains(page, `name="current_password"`) {
+			t.Error("the account page of a user without a password asks for the current password")
+		}
 
 		// Signing out and in again finds the same account.
 		o.PostForm("/logout", nil)

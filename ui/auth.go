@@ -58,7 +58,7 @@ type AccountView struct {
 	EmailChange *form.Form
 	// NoPassword is set for accounts that sign in through providers only:
 	// the page explains how to add a password instead of showing the
-	// change form.
+	// password and address change forms, which ask for the current one.
 	NoPassword bool
 	// Sections are more cards after the password card, such as the
 	// sign-in providers the account is linked to.
