@@ -71,23 +71,17 @@ func (e *Engine) Timeline(ctx context.Context, window time.Duration, n int) (*Ti
 	if e.db.Dialect == db.SQLite {
 		sinceArg = float64(since.UnixMilli()) / 1000
 	}
-	if err := e.scanBuckets(ctx, q.completed, sinceArg, secs, func(i int64, v float64) {
+	if err := e.scanBuckets(ctx, q.failed, sinceArg, secs, func(i int64, v []float64) {
 		if b, ok := at(i); ok {
-			b.Completed = int64(v)
+			b.Failed = int64(v[0])
 		}
 	}); err != nil {
 		return nil, err
 	}
-	if err := e.scanBuckets(ctx, q.failed, sinceArg, secs, func(i int64, v float64) {
+	// One pass over the completed jobs gives each bucket's count and p95.
+	if err := e.scanBuckets(ctx, q.completed, sinceArg, secs, func(i int64, v []float64) {
 		if b, ok := at(i); ok {
-			b.Failed = int64(v)
-		}
-	}); err != nil {
-		return nil, err
-	}
-	if err := e.scanBuckets(ctx, q.p95, sinceArg, secs, func(i int64, v float64) {
-		if b, ok := at(i); ok {
-			b.P95 = math.Round(max(v, 0)*100) / 100
+			b.Completed, b.P95 = int64(v[0]), math.Round(max(v[1], 0)*100)/100
 		}
 	}); err != nil {
 		return nil, err
@@ -96,17 +90,25 @@ func (e *Engine) Timeline(ctx context.Context, window time.Duration, n int) (*Ti
 }
 
 // scanBuckets runs a timeline query with (since, width in seconds) and
-// calls fn with each bucket index and value.
-func (e *Engine) scanBuckets(ctx context.Context, q string, since any, width float64, fn func(int64, float64)) error {
+// calls fn with each bucket index and the row's other columns.
+func (e *Engine) scanBuckets(ctx context.Context, q string, since any, width float64, fn func(int64, []float64)) error {
 	rows, err := e.db.SQL.QueryContext(ctx, e.db.Rebind(q), since, width)
 	if err != nil {
 		return fmt.Errorf("jobs: reading the timeline: %w", err)
 	}
 	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return fmt.Errorf("jobs: reading the timeline: %w", err)
+	}
+	var i int64
+	v := make([]float64, len(cols)-1)
+	dest := []any{&i}
+	for k := range v {
+		dest = append(dest, &v[k])
+	}
 	for rows.Next() {
-		var i int64
-		var v float64
-		if err := rows.Scan(&i, &v); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("jobs: reading the timeline: %w", err)
 		}
 		fn(i, v)
@@ -117,9 +119,10 @@ func (e *Engine) scanBuckets(ctx context.Context, q string, since any, width flo
 	return nil
 }
 
-// timelineQueries are the three bucketed queries of a timeline; each takes
-// (since, bucket width in seconds) and returns (bucket index, value).
-type timelineQueries struct{ completed, failed, p95 string }
+// timelineQueries are the bucketed queries of a timeline; each takes
+// (since, bucket width in seconds) and returns a bucket index and values:
+// failed attempts, or completed jobs and their 95th percentile run time.
+type timelineQueries struct{ failed, completed string }
 
 // timelineSQL returns the timeline queries of a dialect. Buckets are
 // numbered from since; rows outside the window are filtered by the
@@ -129,12 +132,10 @@ type timelineQueries struct{ completed, failed, p95 string }
 func timelineSQL(d db.Dialect) timelineQueries {
 	if d == db.Postgres {
 		return timelineQueries{
-			completed: `SELECT floor(EXTRACT(EPOCH FROM finalized_at - $1::timestamptz)::float8 / $2::float8)::bigint AS b, count(*)::float8
-				FROM river_job WHERE state = 'completed' AND finalized_at >= $1::timestamptz GROUP BY b`,
 			failed: `SELECT floor(EXTRACT(EPOCH FROM (e->>'at')::timestamptz - $1::timestamptz)::float8 / $2::float8)::bigint AS b, count(*)::float8
 				FROM river_job, unnest(errors) AS e
 				WHERE errors IS NOT NULL AND (e->>'at')::timestamptz >= $1::timestamptz GROUP BY b`,
-			p95: `SELECT b, ms FROM (
+			completed: `SELECT b, n::float8, ms FROM (
 					SELECT b, ms, row_number() OVER (PARTITION BY b ORDER BY ms) AS rn, count(*) OVER (PARTITION BY b) AS n
 					FROM (SELECT floor(EXTRACT(EPOCH FROM finalized_at - $1::timestamptz)::float8 / $2::float8)::bigint AS b,
 							EXTRACT(EPOCH FROM finalized_at - attempted_at)::float8 * 1000 AS ms
@@ -143,12 +144,10 @@ func timelineSQL(d db.Dialect) timelineQueries {
 		}
 	}
 	return timelineQueries{
-		completed: `SELECT CAST((unixepoch(finalized_at, 'subsec') - ?1) / ?2 AS INTEGER) AS b, CAST(count(*) AS REAL)
-			FROM river_job WHERE state = 'completed' AND unixepoch(finalized_at, 'subsec') >= ?1 GROUP BY b`,
 		failed: `SELECT CAST((unixepoch(json_extract(e.value, '$.at'), 'subsec') - ?1) / ?2 AS INTEGER) AS b, CAST(count(*) AS REAL)
 			FROM river_job, json_each(river_job.errors) AS e
 			WHERE river_job.errors IS NOT NULL AND unixepoch(json_extract(e.value, '$.at'), 'subsec') >= ?1 GROUP BY b`,
-		p95: `SELECT b, ms FROM (
+		completed: `SELECT b, CAST(n AS REAL), ms FROM (
 				SELECT b, ms, row_number() OVER (PARTITION BY b ORDER BY ms) AS rn, count(*) OVER (PARTITION BY b) AS n
 				FROM (SELECT CAST((unixepoch(finalized_at, 'subsec') - ?1) / ?2 AS INTEGER) AS b,
 						(unixepoch(finalized_at, 'subsec') - unixepoch(attempted_at, 'subsec')) * 1000.0 AS ms
