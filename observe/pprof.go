@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	netpprof "net/http/pprof"
 	"runtime/pprof"
-	"runtime/trace"
 	"strconv"
 	"time"
 
@@ -26,13 +26,12 @@ const MaxProfileSeconds = 60
 //	                         mutex, threadcreate); ?debug=1 or 2 for text
 //
 // Profiling adds no authorization: mount it behind an admin check or on a
-// private listener. It is written on runtime/pprof rather than by
-// importing net/http/pprof, whose init registers the same handlers on
-// http.DefaultServeMux for anyone who serves that mux.
+// private listener. The handlers are net/http/pprof's, behind checks of
+// their parameters.
 func Profiling(r chi.Router, prefix string) {
 	r.Get(prefix+"/", profileIndex)
-	r.Get(prefix+"/profile", cpuProfile)
-	r.Get(prefix+"/trace", executionTrace)
+	r.Get(prefix+"/profile", withSeconds(10, netpprof.Profile))
+	r.Get(prefix+"/trace", withSeconds(1, netpprof.Trace))
 	r.Get(prefix+"/{name}", namedProfile)
 }
 
@@ -62,65 +61,30 @@ func seconds(w http.ResponseWriter, r *http.Request, def int) (time.Duration, bo
 	return time.Duration(n) * time.Second, true
 }
 
-// record runs start, waits d or until the request ends, then runs stop.
-func record(w http.ResponseWriter, r *http.Request, d time.Duration, start func() error, stop func()) {
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if err := start(); err != nil {
-		// Only one CPU profile or trace runs at a time.
-		w.Header().Del("Content-Type")
-		http.Error(w, "could not start: "+err.Error(), http.StatusConflict)
-		return
+// withSeconds validates ?seconds= and hands r on to h with the default
+// filled in.
+func withSeconds(def int, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d, ok := seconds(w, r, def)
+		if !ok {
+			return
+		}
+		q := r.URL.Query()
+		q.Set("seconds", strconv.Itoa(int(d/time.Second)))
+		r = r.Clone(r.Context())
+		r.URL.RawQuery = q.Encode()
+		h(w, r)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-r.Context().Done():
-	}
-	stop()
 }
 
-func cpuProfile(w http.ResponseWriter, r *http.Request) {
-	d, ok := seconds(w, r, 10)
-	if !ok {
-		return
-	}
-	w.Header().Set("Content-Disposition", `attachment; filename="profile"`)
-	record(w, r, d, func() error { return pprof.StartCPUProfile(w) }, pprof.StopCPUProfile)
-}
-
-func executionTrace(w http.ResponseWriter, r *http.Request) {
-	d, ok := seconds(w, r, 1)
-	if !ok {
-		return
-	}
-	w.Header().Set("Content-Disposition", `attachment; filename="trace"`)
-	record(w, r, d, func() error { return trace.Start(w) }, trace.Stop)
-}
-
+// namedProfile validates ?debug= and serves the profile through
+// net/http/pprof, which answers 404 for an unknown name.
 func namedProfile(w http.ResponseWriter, r *http.Request) {
-	name := chi.URLParam(r, "name")
-	p := pprof.Lookup(name)
-	if p == nil {
-		http.Error(w, "no such profile; see the index for the names", http.StatusNotFound)
-		return
-	}
-	debug := 0
 	if s := r.URL.Query().Get("debug"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 || n > 2 {
+		if n, err := strconv.Atoi(s); err != nil || n < 0 || n > 2 {
 			http.Error(w, "debug must be 0, 1 or 2", http.StatusBadRequest)
 			return
 		}
-		debug = n
 	}
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if debug > 0 {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	} else {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	}
-	_ = p.WriteTo(w, debug)
+	netpprof.Handler(chi.URLParam(r, "name")).ServeHTTP(w, r)
 }
