@@ -27,7 +27,7 @@ type reencoded struct {
 // against storage.max_pixels from the header before decoding it, decodes
 // it and encodes it again, which keeps the pixels and drops everything
 // else (EXIF, GPS, comments, trailing data such as an appended HTML page).
-func (m *Manager) reencode(src io.Reader, ctype string, limit int64, body *countingBody) (*reencoded, error) {
+func (m *Manager) reencode(src io.Reader, limit int64, body *countingBody) (*reencoded, error) {
 	var buf bytes.Buffer
 	lr := &limitReader{r: src, limit: limit, body: body}
 	if _, err := buf.ReadFrom(lr); err != nil {
@@ -48,7 +48,7 @@ func (m *Manager) reencode(src io.Reader, ctype string, limit int64, body *count
 	var enc bytes.Buffer
 	switch format {
 	case "gif":
-		g, err := gif.DecodeAll(io.LimitReader(bytes.NewReader(data), int64(len(data))))
+		g, err := gif.DecodeAll(bytes.NewReader(data))
 		if err != nil {
 			return nil, unprocessable("The image could not be read: it is damaged or not really an image.")
 		}
@@ -80,7 +80,6 @@ func (m *Manager) reencode(src io.Reader, ctype string, limit int64, body *count
 		}
 	}
 	out.data = enc.Bytes()
-	_ = ctype
 	return out, nil
 }
 

@@ -3,7 +3,9 @@ package uploads
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -224,7 +226,7 @@ func (m *Manager) receiveFile(ctx context.Context, part *multipart.Part, field *
 	src := io.MultiReader(bytes.NewReader(head), part)
 	f := &File{OwnerID: owner, Key: storage.NewKey(), Field: field.Name, ContentType: ctype, Name: name, CreatedAt: m.now().UTC()}
 	if field.Image {
-		img, err := m.reencode(src, ctype, limit, body)
+		img, err := m.reencode(src, limit, body)
 		if err != nil {
 			return nil, err
 		}
@@ -232,15 +234,22 @@ func (m *Manager) receiveFile(ctx context.Context, part *multipart.Part, field *
 		if img.ctype != ctype {
 			f.Name = strings.TrimSuffix(name, path.Ext(name)) + img.ext
 		}
-		src = bytes.NewReader(img.data)
+		if err := m.insertPending(ctx, f); err != nil {
+			return nil, err
+		}
+		// The upload was checked against the limit while it was read;
+		// its re-encoding is stored as it is, whatever its size.
+		if err := m.Store.Put(ctx, f.Key, bytes.NewReader(img.data), int64(len(img.data)), f.ContentType); err != nil {
+			return f, fmt.Errorf("uploads: storing %s: %w", f.Key, err)
+		}
+		sum := sha256.Sum256(img.data)
+		f.SHA256, f.Size = hex.EncodeToString(sum[:]), int64(len(img.data))
+		return f, nil
 	}
 	if err := m.insertPending(ctx, f); err != nil {
 		return nil, err
 	}
 	lr := &limitReader{r: src, limit: limit, body: body}
-	if field.Image {
-		lr.body = &countingBody{max: limit} // counted while re-encoding
-	}
 	h := newAsyncHasher()
 	defer h.finish()
 	if err := m.Store.Put(ctx, f.Key, io.TeeReader(lr, h), -1, f.ContentType); err != nil {

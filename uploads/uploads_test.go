@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"image"
+	"image/jpeg"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -454,5 +457,30 @@ func TestSanitizeName(t *testing.T) {
 		if got := uploads.SanitizeName(in); got != want {
 			t.Errorf("SanitizeName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestReencodedImageMayGrow: the limit applies to what the visitor sends;
+// an image within it whose re-encoding is larger (a low-quality JPEG
+// written again at quality 90) is stored, not refused with a 413.
+func TestReencodedImageMayGrow(t *testing.T) {
+	app := newApp(t, trellistest.SQLite, localStore)
+	app.SignIn("alice@example.com", password)
+	img := image.NewRGBA(image.Rect(0, 0, 2000, 2000))
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range img.Pix {
+		img.Pix[i] = byte(r.Uint32())
+	}
+	var sent bytes.Buffer
+	if err := jpeg.Encode(&sent, img, &jpeg.Options{Quality: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if sent.Len() >= 1<<20 {
+		t.Fatalf("the test image is %d bytes, over the avatar limit", sent.Len())
+	}
+	got := ids(t, upload(t, app.Server, part{"avatar", "noise.jpg", "image/jpeg", sent.Bytes()}))
+	stored := app.Get(path(got[0])).AssertStatus(http.StatusOK)
+	if len(stored.Body) <= 1<<20 {
+		t.Fatalf("stored %d bytes from %d sent: the re-encoding did not grow past the limit, so this proves nothing", len(stored.Body), sent.Len())
 	}
 }
