@@ -463,6 +463,16 @@ func TestOAuthLinkingRules(t *testing.T) {
 		o.PostForm("/logout", nil)
 		o.signIn(t, "mallory@example.com", "another password")
 		o.PostForm("/auth/zitadel/link", nil).AssertStatus(http.StatusConflict).AssertContains("already linked to another account")
+		// An API token cannot manage the account's providers.
+		secret, _, err := o.App.Auth.Tokens.Create(ctx, bob.ID, "ci", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bearer := trellistest.Header("Authorization", "Bearer "+secret)
+		o.AsNewVisitor().Do(http.MethodPost, "/auth/zitadel/unlink", nil, trellistest.NoCSRF(), bearer).AssertStatus(http.StatusForbidden)
+		if links, _ := o.App.OAuth.Identities.List(ctx, bob.ID); len(links) != 1 {
+			t.Fatalf("an API token unlinked: %+v", links)
+		}
 		// Linking and unlinking need a signed-in user.
 		o.PostForm("/logout", nil)
 		if res := o.PostForm("/auth/zitadel/unlink", nil); finalPath(res) != "/login" {

@@ -193,10 +193,11 @@ func (a *Auth) LoadUser(next http.Handler) http.Handler {
 	})
 }
 
-// requireSession refuses API-token requests: account management (tokens,
-// passwords, sessions) needs a signed-in browser session, so a leaked token
-// cannot mint more tokens or lock its owner out.
-func (a *Auth) requireSession(next http.Handler) http.Handler {
+// RequireSession refuses API-token requests with a 403: account
+// management (tokens, passwords, sessions, linked providers) needs a
+// signed-in browser session, so a leaked token cannot mint more tokens or
+// lock its owner out.
+func (a *Auth) RequireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ViaBearer(r.Context()) {
 			render.JSON(w, http.StatusForbidden, map[string]any{"error": "API tokens cannot manage the account; sign in with a browser", "status": http.StatusForbidden})

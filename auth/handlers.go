@@ -50,7 +50,7 @@ func (a *Auth) Routes(r chi.Router) {
 	r.Get(p.Verify()+"/{token}", a.verifyLink)
 	r.Get(p.ChangeEmail()+"/{token}", a.changeLink)
 	r.Group(func(r chi.Router) {
-		r.Use(a.RequireUser, a.requireSession)
+		r.Use(a.RequireUser, a.RequireSession)
 		r.Get(p.Account(), a.account)
 		r.With(a.limit("password", a.opts.PasswordRate, userKeyFunc)).Post(p.Account()+"/password", a.changePassword)
 		r.With(a.limit("verify", a.opts.VerifyRate, userKeyFunc)).Post(p.Account()+"/verify", a.resendVerification)

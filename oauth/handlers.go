@@ -73,8 +73,8 @@ func (s *Service) Routes(r chi.Router) {
 	p := s.opts.Prefix
 	r.With(s.opts.Auth.LimitSignIns("oauth-start")).Post(p+"/{provider}", s.start)
 	r.With(s.opts.Auth.LimitSignIns("oauth-callback")).Get(p+"/{provider}/callback", s.callback)
-	r.With(s.opts.Auth.RequireUser).Post(p+"/{provider}/link", s.link)
-	r.With(s.opts.Auth.RequireUser).Post(p+"/{provider}/unlink", s.unlink)
+	r.With(s.opts.Auth.RequireUser, s.opts.Auth.RequireSession).Post(p+"/{provider}/link", s.link)
+	r.With(s.opts.Auth.RequireUser, s.opts.Auth.RequireSession).Post(p+"/{provider}/unlink", s.unlink)
 }
 
 // lookup returns the route's provider, or answers 404.
@@ -104,10 +104,6 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request) {
 func (s *Service) link(w http.ResponseWriter, r *http.Request) {
 	name, p, ok := s.lookup(w, r)
 	if !ok {
-		return
-	}
-	if auth.ViaBearer(r.Context()) {
-		render.JSON(w, http.StatusForbidden, map[string]any{"error": "API tokens cannot manage the account; sign in with a browser", "status": http.StatusForbidden})
 		return
 	}
 	s.begin(w, r, name, p, &flow{Next: s.opts.Auth.Paths().Account(), LinkUser: auth.CurrentUser(r.Context()).ID})
@@ -334,10 +330,6 @@ func (s *Service) unlink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if auth.ViaBearer(ctx) {
-		render.JSON(w, http.StatusForbidden, map[string]any{"error": "API tokens cannot manage the account; sign in with a browser", "status": http.StatusForbidden})
-		return
-	}
 	u := auth.CurrentUser(ctx)
 	label := s.labels[name]
 	err := s.Identities.Unlink(ctx, u.ID, name)
