@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"sync"
 )
@@ -120,7 +119,7 @@ func afterCommit(ops []deferred) {
 // Batch: later Defer calls return false. With nothing pending it opens no
 // transaction. It may be called more than once; only the first call
 // writes.
-func (b *Batch) Flush(ctx context.Context) (err error) {
+func (b *Batch) Flush(ctx context.Context) error {
 	b.mu.Lock()
 	ops := b.ops
 	b.ops, b.closed = nil, true
@@ -132,11 +131,7 @@ func (b *Batch) Flush(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("db: committing %d deferred writes: %w", len(ops), err)
 	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, ignoreDone(tx.Rollback()))
-		}
-	}()
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	if err := runOps(ctx, tx, ops); err != nil {
 		return err
 	}
@@ -145,13 +140,4 @@ func (b *Batch) Flush(ctx context.Context) (err error) {
 	}
 	afterCommit(ops)
 	return nil
-}
-
-// ignoreDone drops sql.ErrTxDone, which Rollback returns after a failed
-// Commit.
-func ignoreDone(err error) error {
-	if errors.Is(err, sql.ErrTxDone) {
-		return nil
-	}
-	return err
 }
