@@ -11,6 +11,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -133,23 +134,7 @@ func (e *keyError) Error() string {
 	if len(k) > 64 {
 		k = k[:64] + "…"
 	}
-	return "storage: invalid key " + strings.ToValidUTF8(quote(k), "?")
+	return "storage: invalid key " + strconv.Quote(k)
 }
 
 func (e *keyError) Unwrap() error { return ErrInvalidKey }
-
-func quote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			b.WriteString("\\x")
-			b.WriteByte("0123456789abcdef"[r>>4])
-			b.WriteByte("0123456789abcdef"[r&15])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	b.WriteByte('"')
-	return b.String()
-}
