@@ -192,7 +192,8 @@ func (s *Service) signIn(w http.ResponseWriter, r *http.Request, name string, id
 	ctx := r.Context()
 	users := s.opts.Auth.Users
 	userID, err := s.Identities.UserID(ctx, name, id.Subject)
-	if errors.Is(err, auth.ErrNotFound) {
+	created := errors.Is(err, auth.ErrNotFound)
+	if created {
 		existing, err := users.ByEmail(ctx, id.Email)
 		switch {
 		case err == nil:
@@ -238,8 +239,10 @@ func (s *Service) signIn(w http.ResponseWriter, r *http.Request, name string, id
 		s.opts.Render.Error(w, r, err)
 		return
 	}
-	if err := s.Identities.Touch(ctx, name, id.Subject, id.Email); err != nil {
-		s.opts.Logger.WarnContext(ctx, "oauth: recording sign-in", slog.Any("error", err))
+	if !created { // a new identity row is already up to date
+		if err := s.Identities.Touch(ctx, name, id.Subject, id.Email); err != nil {
+			s.opts.Logger.WarnContext(ctx, "oauth: recording sign-in", slog.Any("error", err))
+		}
 	}
 	if err := s.opts.Auth.SignIn(w, r, u, name); err != nil {
 		s.opts.Render.Error(w, r, err)
