@@ -2,8 +2,11 @@ package uploads_test
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -14,6 +17,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strconv"
 	"testing"
 
@@ -118,8 +122,15 @@ func pngBomb(w, h uint32) []byte {
 	return b.Bytes()
 }
 
-// policy is the test route's: an image avatar and text/PDF attachments.
+// policy is the test route's: an image avatar and text/PDF attachments;
+// its Attach fails when the form says attach=fail.
 var policy = uploads.Policy{
+	Attach: func(_ context.Context, _ *sql.Tx, _ []*uploads.File, values url.Values) error {
+		if values.Get("attach") == "fail" {
+			return errors.New("attach refused")
+		}
+		return nil
+	},
 	Fields: []uploads.Field{
 		{Name: "avatar", Types: []string{"image/png", "image/jpeg", "image/gif", "image/webp"}, MaxBytes: 1 << 20, Image: true, Thumbnail: 32},
 		{Name: "doc", Types: []string{"text/plain", "application/pdf"}, MaxBytes: 1 << 20, MaxFiles: 3},

@@ -218,17 +218,34 @@ func scenarios(t *testing.T, app *trellistest.App) {
 		}
 	})
 
+	count := func(q string) int {
+		t.Helper()
+		var n int
+		if err := app.App.DB.SQL.QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	t.Run("attach failure leaves nothing", func(t *testing.T) {
+		files, objs, jobs := count(`SELECT COUNT(*) FROM trellis_files`), objects(t, app), count(`SELECT COUNT(*) FROM river_job`)
+		res := upload(t, alice, textPart("attach", "fail"), part{"avatar", "a.png", "image/png", pngBytes(t, 40, 30)},
+			part{"doc", "a.txt", "text/plain", []byte("one")})
+		if res.StatusCode < 400 {
+			t.Fatalf("a failing Attach answered %d", res.StatusCode)
+		}
+		if n, o, j := count(`SELECT COUNT(*) FROM trellis_files`), objects(t, app), count(`SELECT COUNT(*) FROM river_job`); n != files || o != objs || j != jobs {
+			t.Fatalf("after a failing Attach: rows %d -> %d, objects %d -> %d, jobs %d -> %d", files, n, objs, o, jobs, j)
+		}
+	})
+
+	t.Run("store failure leaves nothing", func(t *testing.T) {
 		before := objects(t, app)
-		var n0 int
-		_ = app.App.DB.SQL.QueryRow(`SELECT COUNT(*) FROM trellis_files`).Scan(&n0)
+		n0 := count(`SELECT COUNT(*) FROM trellis_files`)
 		app.App.Files.Store = &failingStore{Store: app.App.Files.Store, failAfter: 1}
 		defer func() { app.App.Files.Store = app.App.Files.Store.(*failingStore).Store }()
 		res := upload(t, alice, part{"doc", "a.txt", "text/plain", []byte("one")}, part{"doc", "b.txt", "text/plain", []byte("two")})
 		res.AssertStatus(500)
-		var n int
-		_ = app.App.DB.SQL.QueryRow(`SELECT COUNT(*) FROM trellis_files`).Scan(&n)
-		if n != n0 || objects(t, app) != before {
+		if n := count(`SELECT COUNT(*) FROM trellis_files`); n != n0 || objects(t, app) != before {
 			t.Fatalf("rows %d -> %d, objects %d -> %d", n0, n, before, objects(t, app))
 		}
 	})
