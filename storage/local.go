@@ -28,6 +28,10 @@ type Local struct {
 	signer *Signer
 }
 
+// ErrNoSigner is returned by SignedURL of a local store made without a
+// signer (storage.signing_key is not set).
+var ErrNoSigner = errors.New("storage: signed local URLs need storage.signing_key")
+
 // NewLocal opens (creating it when missing) dir as a store. Signed URLs
 // are signed by signer and point at its route.
 func NewLocal(dir string, signer *Signer) (*Local, error) {
@@ -203,7 +207,7 @@ func (l *Local) SignedURL(_ context.Context, key string, ttl time.Duration, opts
 		return "", err
 	}
 	if l.signer == nil {
-		return "", errors.New("storage: this local store has no signer")
+		return "", ErrNoSigner
 	}
 	return l.signer.URL(key, time.Now().Add(ttl), opts), nil
 }

@@ -280,3 +280,16 @@ func TestSigner(t *testing.T) {
 		t.Error("signature accepted for another key")
 	}
 }
+
+// TestLocalWithoutSignerRefusesSignedURLs: without storage.signing_key a
+// local store says what is missing instead of signing with nothing.
+func TestLocalWithoutSignerRefusesSignedURLs(t *testing.T) {
+	st, err := storage.NewLocal(filepath.Join(t.TempDir(), "files"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if _, err := st.SignedURL(context.Background(), storage.NewKey(), time.Minute, storage.SignOptions{}); !errors.Is(err, storage.ErrNoSigner) {
+		t.Fatalf("SignedURL without a signer: %v, want ErrNoSigner", err)
+	}
+}

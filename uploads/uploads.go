@@ -40,7 +40,7 @@ import (
 
 // ErrNoSigningKey is returned by SignedURL on the local store when no
 // signing key is configured (production without storage.signing_key).
-var ErrNoSigningKey = errors.New("uploads: signed local URLs need storage.signing_key")
+var ErrNoSigningKey = storage.ErrNoSigner
 
 // File is a stored file's record.
 type File struct {
@@ -148,9 +148,6 @@ func (m *Manager) SignedURL(ctx context.Context, f *File, thumb bool) (string, e
 			return "", fmt.Errorf("uploads: file %d has no thumbnail yet: %w", f.ID, storage.ErrNotFound)
 		}
 		key, ctype, name = f.ThumbKey, thumbType, "thumbnail.png"
-	}
-	if _, ok := m.Store.(*storage.Local); ok && m.signer == nil {
-		return "", ErrNoSigningKey
 	}
 	ctype, disp := presentation(ctype, name)
 	return m.Store.SignedURL(ctx, key, m.cfg.URLTTL, storage.SignOptions{ContentType: ctype, Disposition: disp})
