@@ -71,7 +71,7 @@ func TestReportMailRequest(t *testing.T) {
 	}
 	pairs, reps := mailPairs(), mailReps()
 	fmt.Printf("POST that sends a mail vs the same POST without (loopback, sequential, ABBA-interleaved, %d pairs a repetition):\n", pairs)
-	for _, dialect := range []string{"sqlite", "postgres"} {
+	for _, dialect := range drainDialects() {
 		for _, delivering := range []bool{false, true} {
 			mode := "workers stopped"
 			if delivering {

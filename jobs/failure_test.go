@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -127,5 +128,15 @@ func TestScheduleRefusesBadInput(t *testing.T) {
 	}
 	if jobs.Permanent(nil) != nil {
 		t.Error("Permanent(nil) is an error")
+	}
+}
+
+func TestIsPermanent(t *testing.T) {
+	base := errors.New("refused")
+	if jobs.IsPermanent(base) || jobs.IsPermanent(nil) {
+		t.Error("an unmarked error is permanent")
+	}
+	if !jobs.IsPermanent(fmt.Errorf("sending: %w", jobs.Permanent(base))) {
+		t.Error("a wrapped permanent error is not")
 	}
 }

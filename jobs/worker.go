@@ -58,6 +58,13 @@ func Permanent(err error) error {
 	return &permanentError{err: err}
 }
 
+// IsPermanent reports whether err, or an error it wraps, was marked by
+// Permanent.
+func IsPermanent(err error) bool {
+	var perm *permanentError
+	return errors.As(err, &perm)
+}
+
 // metaTimeout is the metadata key of a per-job timeout in milliseconds.
 const metaTimeout = "trellis_timeout_ms"
 

@@ -95,6 +95,8 @@ type Mail struct {
 	Raw []byte
 	// CreatedAt is when Send was called.
 	CreatedAt time.Time
+
+	parts *parts // what build needs, until the mail is built
 }
 
 // Errors callers can test with errors.Is.
@@ -230,7 +232,7 @@ func (m *Mailer) URL(path string) string {
 // SMTP.
 func (m *Mailer) Outbox() *Outbox { return m.outbox }
 
-// Send validates and renders msg and stores it; the mailer's relay then
+// Send validates msg, renders its templates and stores it; the mailer's relay then
 // enqueues its delivery job. It never talks to an SMTP server: delivery
 // errors show up in the job, not here. Errors about the message itself
 // wrap ErrInvalid.
@@ -249,7 +251,7 @@ func (m *Mailer) Outbox() *Outbox { return m.outbox }
 // before enqueueing it, or by one that never starts the relay, is
 // delivered too.
 func (m *Mailer) Send(ctx context.Context, msg Message) error {
-	r, err := m.render(ctx, msg)
+	r, err := m.compose(ctx, msg)
 	if err != nil {
 		return err
 	}
@@ -285,7 +287,7 @@ func (m *Mailer) Send(ctx context.Context, msg Message) error {
 // SendTx is Send inside the caller's transaction tx: the mail is stored
 // and its delivery job enqueued in tx, so it is sent only if tx commits.
 func (m *Mailer) SendTx(ctx context.Context, tx *sql.Tx, msg Message) error {
-	r, err := m.render(ctx, msg)
+	r, err := m.compose(ctx, msg)
 	if err != nil {
 		return err
 	}

@@ -92,8 +92,23 @@ func renderComponent(ctx context.Context, c templ.Component, part string) (strin
 	return b.String(), nil
 }
 
-// render validates msg and builds the mail as it will be sent.
-func (m *Mailer) render(ctx context.Context, msg Message) (*Mail, error) {
+// parts is what a stored mail needs besides its own columns to be built
+// into RFC 5322 bytes: Send stores it as JSON, and the delivery job
+// builds the message from it, so a request renders its templates but
+// leaves the MIME encoding to the job.
+type parts struct {
+	To          []string          `json:"to"` // as given: display names kept
+	Cc          []string          `json:"cc,omitempty"`
+	Bcc         []string          `json:"bcc,omitempty"`
+	ReplyTo     string            `json:"reply_to,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	Attachments []Attachment      `json:"attachments,omitempty"`
+	MessageID   string            `json:"message_id"`
+}
+
+// compose validates msg and renders its parts: everything of the mail but
+// its raw bytes, which build makes.
+func (m *Mailer) compose(ctx context.Context, msg Message) (*Mail, error) {
 	if err := validate(&msg); err != nil {
 		return nil, err
 	}
@@ -116,51 +131,6 @@ func (m *Mailer) render(ctx context.Context, msg Message) (*Mail, error) {
 	} else {
 		out.Text = HTMLToText(out.HTML)
 	}
-
-	g := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
-	if err := g.From(m.from); err != nil {
-		return nil, fmt.Errorf("mail: sender: %w", err)
-	}
-	for _, set := range []struct {
-		f    func(...string) error
-		list []string
-	}{{g.To, msg.To}, {g.Cc, msg.Cc}, {g.Bcc, msg.Bcc}} {
-		if len(set.list) == 0 {
-			continue
-		}
-		if err := set.f(set.list...); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-		}
-	}
-	if msg.ReplyTo != "" {
-		if err := g.ReplyTo(msg.ReplyTo); err != nil {
-			return nil, fmt.Errorf("%w: reply-to: %v", ErrInvalid, err)
-		}
-	}
-	g.Subject(msg.Subject)
-	g.SetDateWithValue(out.CreatedAt)
-	g.SetMessageIDWithValue(m.messageID())
-	for k, v := range msg.Headers {
-		g.SetGenHeader(gomail.Header(k), v)
-	}
-	g.SetBodyString(gomail.TypeTextPlain, out.Text)
-	if out.HTML != "" {
-		g.AddAlternativeString(gomail.TypeTextHTML, out.HTML)
-	}
-	for _, a := range msg.Attachments {
-		ct := a.ContentType
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		if err := g.AttachReader(a.Name, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(ct))); err != nil {
-			return nil, fmt.Errorf("mail: attaching %q: %w", a.Name, err)
-		}
-	}
-	var raw bytes.Buffer
-	if _, err := g.WriteTo(&raw); err != nil {
-		return nil, fmt.Errorf("mail: writing %q: %w", msg.Subject, err)
-	}
-	out.Raw = raw.Bytes()
 	seen := map[string]bool{}
 	for i, list := range [][]string{msg.To, msg.Cc, msg.Bcc} {
 		for _, a := range list {
@@ -174,7 +144,72 @@ func (m *Mailer) render(ctx context.Context, msg Message) (*Mail, error) {
 			}
 		}
 	}
+	out.parts = &parts{To: msg.To, Cc: msg.Cc, Bcc: msg.Bcc, ReplyTo: msg.ReplyTo, Headers: msg.Headers,
+		Attachments: msg.Attachments, MessageID: m.messageID()}
 	return out, nil
+}
+
+// render composes msg and builds it: the mail exactly as it will be sent.
+func (m *Mailer) render(ctx context.Context, msg Message) (*Mail, error) {
+	out, err := m.compose(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	return out, build(out)
+}
+
+// build sets out.Raw, the RFC 5322 message, from its rendered parts. A
+// mail stored before parts existed has its Raw already and no parts.
+func build(out *Mail) error {
+	p := out.parts
+	if p == nil {
+		return nil
+	}
+	g := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	if err := g.From(out.From); err != nil {
+		return fmt.Errorf("mail: sender: %w", err)
+	}
+	for _, set := range []struct {
+		f    func(...string) error
+		list []string
+	}{{g.To, p.To}, {g.Cc, p.Cc}, {g.Bcc, p.Bcc}} {
+		if len(set.list) == 0 {
+			continue
+		}
+		if err := set.f(set.list...); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+	}
+	if p.ReplyTo != "" {
+		if err := g.ReplyTo(p.ReplyTo); err != nil {
+			return fmt.Errorf("%w: reply-to: %v", ErrInvalid, err)
+		}
+	}
+	g.Subject(out.Subject)
+	g.SetDateWithValue(out.CreatedAt)
+	g.SetMessageIDWithValue(p.MessageID)
+	for k, v := range p.Headers {
+		g.SetGenHeader(gomail.Header(k), v)
+	}
+	g.SetBodyString(gomail.TypeTextPlain, out.Text)
+	if out.HTML != "" {
+		g.AddAlternativeString(gomail.TypeTextHTML, out.HTML)
+	}
+	for _, a := range p.Attachments {
+		ct := a.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		if err := g.AttachReader(a.Name, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(ct))); err != nil {
+			return fmt.Errorf("mail: attaching %q: %w", a.Name, err)
+		}
+	}
+	var raw bytes.Buffer
+	if _, err := g.WriteTo(&raw); err != nil {
+		return fmt.Errorf("mail: writing %q: %w", out.Subject, err)
+	}
+	out.Raw = raw.Bytes()
+	return nil
 }
 
 // messageID is a fresh Message-ID at the sender's domain.

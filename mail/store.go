@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trellis-go/trellis/db"
+	"github.com/trellis-go/trellis/jobs"
 )
 
 // columns are the stored fields of a mail, in both tables.
@@ -21,24 +22,28 @@ const columns = `created_at, sender, recipients, to_addrs, subject, html, text, 
 func insertQueued(ctx context.Context, d *db.DB, tx *sql.Tx, m *Mail, enqueued bool, trace string) (int64, error) {
 	rcpts, _ := json.Marshal(m.Recipients)
 	to, _ := json.Marshal(m.To)
+	p, err := json.Marshal(m.parts)
+	if err != nil {
+		return 0, err
+	}
 	var id int64
-	err := tx.QueryRowContext(ctx, d.Rebind(`INSERT INTO trellis_mail_queue (`+columns+`, enqueued, trace)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		m.CreatedAt.UnixMicro(), m.From, string(rcpts), string(to), m.Subject, m.HTML, m.Text, m.Raw, enqueued, trace).Scan(&id)
+	err = tx.QueryRowContext(ctx, d.Rebind(`INSERT INTO trellis_mail_queue (`+columns+`, enqueued, trace, parts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		m.CreatedAt.UnixMicro(), m.From, string(rcpts), string(to), m.Subject, m.HTML, m.Text, []byte{}, enqueued, trace, string(p)).Scan(&id)
 	return id, err
 }
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
-// scanMail reads id followed by columns.
-func scanMail(s scanner) (*Mail, error) {
+// scanMail reads id followed by columns, and then extra.
+func scanMail(s scanner, extra ...any) (*Mail, error) {
 	var (
 		m         Mail
 		created   int64
 		rcpts, to string
 	)
-	if err := s.Scan(&m.ID, &created, &m.From, &rcpts, &to, &m.Subject, &m.HTML, &m.Text, &m.Raw); err != nil {
+	if err := s.Scan(append([]any{&m.ID, &created, &m.From, &rcpts, &to, &m.Subject, &m.HTML, &m.Text, &m.Raw}, extra...)...); err != nil {
 		return nil, err
 	}
 	m.CreatedAt = time.UnixMicro(created).UTC()
@@ -51,14 +56,27 @@ func scanMail(s scanner) (*Mail, error) {
 	return &m, nil
 }
 
-// queued loads a mail waiting for delivery; ErrNotFound when it was
-// delivered already.
+// queued loads a mail waiting for delivery and builds its raw bytes;
+// ErrNotFound when it was delivered already.
 func queued(ctx context.Context, d *db.DB, id int64) (*Mail, error) {
-	m, err := scanMail(d.SQL.QueryRowContext(ctx, d.Rebind(`SELECT id, `+columns+` FROM trellis_mail_queue WHERE id = ?`), id))
+	var p string
+	m, err := scanMail(d.SQL.QueryRowContext(ctx, d.Rebind(`SELECT id, `+columns+`, parts FROM trellis_mail_queue WHERE id = ?`), id), &p)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
-	return m, err
+	if err != nil {
+		return nil, err
+	}
+	// Neither error goes away on a retry: the job dead-letters at once.
+	if p != "" {
+		if err := json.Unmarshal([]byte(p), &m.parts); err != nil {
+			return nil, jobs.Permanent(fmt.Errorf("mail %d: parts: %w", id, err))
+		}
+	}
+	if err := build(m); err != nil {
+		return nil, jobs.Permanent(fmt.Errorf("mail %d: %w", id, err))
+	}
+	return m, nil
 }
 
 // deleteQueued removes a delivered mail from the queue.
@@ -74,24 +92,32 @@ type Outbox struct {
 	keep int
 }
 
-// deliver moves queued mail id into the outbox, once: a second delivery
-// of the same id finds nothing to move.
+// deliver moves queued mail id, built, into the outbox, once: a second
+// delivery of the same id finds nothing to move.
 func (o *Outbox) deliver(ctx context.Context, id int64) (moved bool, err error) {
+	m, err := queued(ctx, o.db, id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
 	tx, err := o.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	res, err := tx.ExecContext(ctx, o.db.Rebind(`INSERT INTO trellis_mail_outbox (`+columns+`)
-		SELECT `+columns+` FROM trellis_mail_queue WHERE id = ?`), id)
+	res, err := tx.ExecContext(ctx, o.db.Rebind(`DELETE FROM trellis_mail_queue WHERE id = ?`), id)
 	if err != nil {
 		return false, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil || n == 0 {
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, o.db.Rebind(`DELETE FROM trellis_mail_queue WHERE id = ?`), id); err != nil {
+	rcpts, _ := json.Marshal(m.Recipients)
+	to, _ := json.Marshal(m.To)
+	if _, err := tx.ExecContext(ctx, o.db.Rebind(`INSERT INTO trellis_mail_outbox (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		m.CreatedAt.UnixMicro(), m.From, string(rcpts), string(to), m.Subject, m.HTML, m.Text, m.Raw); err != nil {
 		return false, err
 	}
 	// Keep the newest o.keep mails.
