@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trellis-go/trellis/db"
@@ -30,6 +31,11 @@ const relayGather = 5 * time.Millisecond
 type relay struct {
 	wake  chan struct{} // Send's commits; buffered, never blocks
 	every time.Duration // how often it looks for mail without a job anyway
+
+	// seen is, on SQLite, an id up to which every stored mail has its
+	// job: there ids are assigned in commit order, so mail stored later
+	// has a larger id, and a pass reads only the mail after it.
+	seen atomic.Int64
 
 	mu   sync.Mutex
 	stop context.CancelFunc // nil while not running
@@ -119,37 +125,55 @@ func (m *Mailer) runRelay(ctx context.Context, done chan struct{}) {
 
 // relayOnce enqueues the delivery jobs of up to relayBatch stored mails
 // without one, in one transaction that also marks them enqueued, and
-// returns how many. Concurrent relays (several processes) never enqueue a
-// mail twice: on SQLite transactions that write run one at a time; on
-// PostgreSQL the rows are locked and those another relay holds skipped.
+// returns how many. It reads first whether any mail waits: the claim's
+// transaction takes SQLite's write lock, which a relay waking every
+// second with nothing to do should not. Concurrent relays (several
+// processes) never enqueue a mail twice: on SQLite transactions that
+// write run one at a time; on PostgreSQL the rows are locked and those
+// another relay holds skipped.
 func (m *Mailer) relayOnce(ctx context.Context) (int, error) {
-	q := `UPDATE trellis_mail_queue SET enqueued = 1 WHERE enqueued = 0 AND id IN (
-		SELECT id FROM trellis_mail_queue WHERE enqueued = 0 ORDER BY id LIMIT ?) RETURNING id, trace`
 	if m.db.Dialect == db.Postgres {
+		var pending bool
+		if err := m.db.SQL.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM trellis_mail_queue WHERE NOT enqueued)`).Scan(&pending); err != nil || !pending {
+			return 0, relayErr(err)
+		}
 		// The outer NOT enqueued is checked again on a row another relay
 		// updated meanwhile; SKIP LOCKED keeps relays from queueing up.
-		q = `UPDATE trellis_mail_queue SET enqueued = TRUE WHERE NOT enqueued AND id IN (
-			SELECT id FROM trellis_mail_queue WHERE NOT enqueued ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING id, trace`
+		return m.claim(ctx, `UPDATE trellis_mail_queue SET enqueued = TRUE WHERE NOT enqueued AND id IN (
+			SELECT id FROM trellis_mail_queue WHERE NOT enqueued ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id, trace`, relayBatch)
 	}
-	// A read first: the claim's transaction takes SQLite's write lock,
-	// which a relay waking every second with nothing to do should not.
-	waiting := `SELECT EXISTS (SELECT 1 FROM trellis_mail_queue WHERE enqueued = 0)`
-	if m.db.Dialect == db.Postgres {
-		waiting = `SELECT EXISTS (SELECT 1 FROM trellis_mail_queue WHERE NOT enqueued)`
-	}
+	// SQLite reads only the mail after relay.seen; when none of it waits,
+	// all of it has its job and seen moves past it.
+	seen := m.relay.seen.Load()
+	var last int64
 	var pending bool
-	if err := m.db.SQL.QueryRowContext(ctx, waiting).Scan(&pending); err != nil || !pending {
-		if err != nil {
-			err = fmt.Errorf("mail: relay: %w", err)
+	if err := m.db.SQL.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0), COALESCE(MAX(enqueued = 0), 0) FROM trellis_mail_queue WHERE id > ?`, seen).Scan(&last, &pending); err != nil || !pending {
+		if err == nil {
+			m.relay.seen.CompareAndSwap(seen, last)
 		}
-		return 0, err
+		return 0, relayErr(err)
 	}
+	return m.claim(ctx, `UPDATE trellis_mail_queue SET enqueued = 1 WHERE id IN (
+		SELECT id FROM trellis_mail_queue WHERE id > ? AND enqueued = 0 ORDER BY id LIMIT ?) RETURNING id, trace`, seen, relayBatch)
+}
+
+// relayErr wraps a relay's error; nil stays nil.
+func relayErr(err error) error {
+	if err != nil {
+		return fmt.Errorf("mail: relay: %w", err)
+	}
+	return nil
+}
+
+// claim runs q with args, which marks mail enqueued and returns ids and
+// trace contexts, and enqueues their delivery jobs, in one transaction.
+func (m *Mailer) claim(ctx context.Context, q string, args ...any) (int, error) {
 	tx, err := m.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("mail: relay: %w", err)
+		return 0, relayErr(err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	reqs, err := claim(ctx, tx, m.db.Rebind(q), m.queue)
+	reqs, err := claimed(ctx, tx, q, m.queue, args)
 	if err != nil {
 		return 0, fmt.Errorf("mail: relay: claiming stored mail: %w", err)
 	}
@@ -157,18 +181,18 @@ func (m *Mailer) relayOnce(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	if _, err := m.jobs.EnqueueManyTx(ctx, tx, reqs); err != nil {
-		return 0, fmt.Errorf("mail: relay: %w", err)
+		return 0, relayErr(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("mail: relay: %w", err)
+		return 0, relayErr(err)
 	}
 	return len(reqs), nil
 }
 
-// claim runs q, which marks mail enqueued and returns ids and trace
-// contexts, and builds their delivery jobs.
-func claim(ctx context.Context, tx *sql.Tx, q, queue string) ([]jobs.Request, error) {
-	rows, err := tx.QueryContext(ctx, q, relayBatch)
+// claimed runs q with args in tx, which marks mail enqueued and returns
+// ids and trace contexts, and builds their delivery jobs.
+func claimed(ctx context.Context, tx *sql.Tx, q, queue string, args []any) ([]jobs.Request, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -161,6 +161,41 @@ func TestRelayEnqueuesEachStoredMailOnce(t *testing.T) {
 		if got := len(mailJobs(t, m.db)); got != total+1 || waiting(t, m) != 0 {
 			t.Fatalf("after SendTx: %d jobs, %d waiting; want %d, 0", got, waiting(t, m), total+1)
 		}
+		if n, err := m.relayOnce(ctx); err != nil || n != 0 || len(mailJobs(t, m.db)) != total+1 {
+			t.Fatalf("a pass after SendTx enqueued %d (%v): its mail has its job", n, err)
+		}
+	})
+}
+
+// TestRelayFindsMailStoredLater: a relay that has found nothing to do
+// still finds the next mail another process stores, and the one after.
+func TestRelayFindsMailStoredLater(t *testing.T) {
+	eachRelayDialect(t, func(t *testing.T, dialect string) {
+		ms := relayMailers(t, dialect, 2)
+		ctx := context.Background()
+		send := func(m *Mailer, subject string) {
+			if err := m.Send(ctx, Message{To: []string{"a@example.com"}, Subject: subject, Text: text("x")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send(ms[0], "first")
+		for i, want := range []int{1, 0, 0} {
+			if n, err := ms[0].relayOnce(ctx); err != nil || n != want {
+				t.Fatalf("pass %d: %d, %v; want %d", i, n, err, want)
+			}
+		}
+		for i := range 3 {
+			send(ms[1], "later "+strconv.Itoa(i))
+			if n, err := ms[0].relayOnce(ctx); err != nil || n != 1 {
+				t.Fatalf("mail %d stored by another process: the relay enqueued %d (%v)", i, n, err)
+			}
+			if n, err := ms[0].relayOnce(ctx); err != nil || n != 0 {
+				t.Fatalf("a pass after: %d, %v", n, err)
+			}
+		}
+		if got := len(mailJobs(t, ms[0].db)); got != 4 {
+			t.Fatalf("%d delivery jobs for 4 mails", got)
+		}
 	})
 }
 
