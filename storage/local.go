@@ -78,7 +78,7 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, _ 
 	if size >= 0 {
 		src = io.LimitReader(r, size+1)
 	}
-	n, err := copyChunks(f, ctxReader{ctx, src})
+	n, err := copyChunks(f, ctxReader{ctx, src}, func(off, n int64) { startWriteback(f, off, n) })
 	if err != nil {
 		return fmt.Errorf("storage: writing %s: %w", key, err)
 	}
@@ -247,9 +247,9 @@ const writebackEvery = 4 << 20
 // copyChunks copies src to dst in writes of chunkSize bytes (the last one
 // shorter). Reading the next chunk (from the network, hashing it) overlaps
 // with writing the previous one to disk, in a second goroutine; it holds
-// at most three chunks. Every writebackEvery bytes it starts the disk
-// writing what it wrote (see startWriteback).
-func copyChunks(dst *os.File, src io.Reader) (int64, error) {
+// at most three chunks. Every writebackEvery bytes it calls writeback
+// with the range written since the last call.
+func copyChunks(dst io.Writer, src io.Reader, writeback func(off, n int64)) (int64, error) {
 	const depth = 3
 	free := make(chan []byte, depth)
 	for range depth {
@@ -268,7 +268,7 @@ func copyChunks(dst *os.File, src io.Reader) (int64, error) {
 				n, err = dst.Write(b)
 				written += int64(n)
 				if written-off >= writebackEvery {
-					startWriteback(dst, off, written-off)
+					writeback(off, written-off)
 					off = written
 				}
 			}
