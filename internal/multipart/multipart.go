@@ -36,6 +36,10 @@ const MaxHeaderBytes = 16 << 10
 // is larger than MaxHeaderBytes.
 var ErrHeaderTooLarge = errors.New("multipart: part header too large")
 
+// maxPadding caps the spaces and tabs after a boundary (mime/multipart
+// takes lines of up to 4 KB).
+const maxPadding = 4 << 10
+
 // maxEmptyReads is how many reads in a row may return nothing before the
 // body counts as stuck (io.ErrNoProgress).
 const maxEmptyReads = 100
@@ -234,7 +238,7 @@ func (mr *Reader) fillForLine() error {
 	if mr.srcErr != nil {
 		return mr.cutOff()
 	}
-	if mr.r == 0 && mr.w == len(mr.buf) {
+	if mr.w-mr.r > len(mr.dash)+2+maxPadding || mr.r == 0 && mr.w == len(mr.buf) {
 		return errors.New("multipart: boundary line too long")
 	}
 	mr.fill()
@@ -252,9 +256,11 @@ func (mr *Reader) cutOff() error {
 
 // readHeader reads the header block that starts at r and returns its part.
 func (mr *Reader) readHeader() (*Part, error) {
+	from := 0
 	for {
 		window := mr.buf[mr.r:mr.w]
-		if n := headerEnd(window); n >= 0 {
+		n, next := headerEnd(window, from)
+		if n >= 0 {
 			if n > MaxHeaderBytes {
 				return nil, ErrHeaderTooLarge
 			}
@@ -279,32 +285,28 @@ func (mr *Reader) readHeader() (*Part, error) {
 		if mr.srcErr != nil {
 			return nil, mr.cutOff()
 		}
+		from = next
 		mr.fill()
 	}
 }
 
 // headerEnd returns the length of the header block at the start of b,
-// through the empty line that ends it, or -1 when b does not hold it all.
-func headerEnd(b []byte) int {
-	// An empty line is a line end right at the start or after a line end.
-	if len(b) > 0 && b[0] == '\n' {
-		return 1
-	}
-	if len(b) > 1 && b[0] == '\r' && b[1] == '\n' {
-		return 2
-	}
-	for i := 0; ; {
-		j := bytes.IndexByte(b[i:], '\n')
-		if j < 0 {
-			return -1
-		}
-		i += j + 1
+// through the empty line that ends it, looking from from, the start of a
+// line. When b does not hold it all, it returns -1 and where to look from
+// once b has grown.
+func headerEnd(b []byte, from int) (n, next int) {
+	for i := from; ; {
 		if i < len(b) && b[i] == '\n' {
-			return i + 1
+			return i + 1, 0
 		}
 		if i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
-			return i + 2
+			return i + 2, 0
 		}
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1, i
+		}
+		i += j + 1
 	}
 }
 
@@ -343,6 +345,9 @@ func (mr *Reader) classify(b []byte, eof bool) (kind, n int) {
 	}
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
 		i++
+		if i > len(mr.dash)+2+maxPadding {
+			return lineOther, 0
+		}
 	}
 	rest := b[i:]
 	switch {
