@@ -36,6 +36,11 @@ const MaxHeaderBytes = 16 << 10
 // is larger than MaxHeaderBytes.
 var ErrHeaderTooLarge = errors.New("multipart: part header too large")
 
+// maxBoundary caps the boundary's length, which every read of the body
+// may rescan (RFC 2046 allows 70 bytes; mime/multipart fails past about
+// 4 KB).
+const maxBoundary = 4000
+
 // maxPadding caps the spaces and tabs after a boundary (mime/multipart
 // takes lines of up to 4 KB).
 const maxPadding = 4 << 10
@@ -77,6 +82,9 @@ type Reader struct {
 // parts are separated by boundary (the boundary parameter of the request's
 // Content-Type).
 func NewReader(r io.Reader, boundary string) *Reader {
+	if len(boundary) > maxBoundary {
+		boundary = boundary[:maxBoundary+1] // NextPart refuses it
+	}
 	dash := "--" + boundary
 	nlDash := []byte("\r\n" + dash)
 	return &Reader{
@@ -110,7 +118,8 @@ type Part struct {
 // the current one. It returns io.EOF after the close delimiter, and another
 // error for a malformed body: io.ErrUnexpectedEOF (wrapped) when the body
 // ends before the close delimiter, ErrHeaderTooLarge for a header block
-// over MaxHeaderBytes, or what reading the body returned.
+// over MaxHeaderBytes, or what reading the body returned. A boundary over
+// 4000 bytes is refused.
 func (mr *Reader) NextPart() (*Part, error) {
 	if mr.err != nil {
 		return nil, mr.err
@@ -120,6 +129,10 @@ func (mr *Reader) NextPart() (*Part, error) {
 	}
 	if len(mr.dash) == 2 {
 		mr.err = errors.New("multipart: the boundary is empty")
+		return nil, mr.err
+	}
+	if len(mr.dash) > 2+maxBoundary {
+		mr.err = errors.New("multipart: the boundary is too long")
 		return nil, mr.err
 	}
 	p, err := mr.nextPart()

@@ -361,6 +361,10 @@ func TestReadErrors(t *testing.T) {
 	if _, err := NewReader(strings.NewReader(body), "").NextPart(); err == nil {
 		t.Fatal("empty boundary accepted")
 	}
+	long := strings.Repeat("b", maxBoundary+1)
+	if _, err := NewReader(strings.NewReader("--"+long+"\r\n\r\n\r\n--"+long+"--"), long).NextPart(); err == nil {
+		t.Fatal("long boundary accepted")
+	}
 }
 
 // FuzzAgainstStdlib checks that every body mime/multipart reads without
@@ -406,8 +410,8 @@ func FuzzAgainstStdlib(f *testing.F) {
 		if stdErr != nil {
 			return
 		}
-		if errors.Is(err, ErrHeaderTooLarge) {
-			return // a limit mime/multipart does not have
+		if errors.Is(err, ErrHeaderTooLarge) || len(boundary) > maxBoundary {
+			return // limits mime/multipart does not have
 		}
 		if errors.Is(err, io.ErrUnexpectedEOF) && sameParts(parts, std) {
 			// mime/multipart's NextPart returns io.EOF for a body cut off
