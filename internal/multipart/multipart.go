@@ -1,8 +1,7 @@
 // Package multipart reads a multipart/form-data body (RFC 7578, RFC 2046)
-// part by part as a stream, like mime/multipart's NextPart and with the
-// same results, but that it limits a part's header to MaxHeaderBytes and
-// that a body cut off in a part's header is an error (mime/multipart ends
-// without one).
+// part by part as a stream. It yields what mime/multipart's NextPart does,
+// except that a part's header is limited to MaxHeaderBytes and a body cut
+// off in a part's header is an error (mime/multipart reports a clean end).
 //
 // It exists for upload throughput: mime/multipart reads through a 4 KB
 // window and, for each window without a boundary, scans it backwards byte
