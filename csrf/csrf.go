@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/trellis-go/trellis/internal/streamed"
 	"github.com/trellis-go/trellis/middleware"
 	"github.com/trellis-go/trellis/session"
 )
@@ -246,12 +247,34 @@ func requestToken(r *http.Request) string {
 // firstPartToken reads the csrf_token field when it is the first part of
 // a streamed multipart body, leaving the rest for the handler.
 func firstPartToken(r *http.Request) string {
+	if st, ok := streamed.FromContext(r.Context()); ok {
+		if mr, err := st.Reader(r); err == nil {
+			p, err := mr.NextPart()
+			if err != nil {
+				return ""
+			}
+			return partToken(p)
+		}
+	}
 	mr, err := middleware.MultipartReader(r)
 	if err != nil {
 		return ""
 	}
 	p, err := mr.NextPart()
-	if err != nil || p.FormName() != FieldName || p.FileName() != "" {
+	if err != nil {
+		return ""
+	}
+	return partToken(p)
+}
+
+// partToken reads the token from a part named csrf_token that is not a
+// file.
+func partToken(p interface {
+	io.Reader
+	FormName() string
+	FileName() string
+}) string {
+	if p.FormName() != FieldName || p.FileName() != "" {
 		return ""
 	}
 	b, err := io.ReadAll(io.LimitReader(p, 256))

@@ -1,29 +1,16 @@
 package middleware
 
 import (
-	"bufio"
-	"context"
-	"errors"
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"sync"
+
+	"github.com/trellis-go/trellis/internal/streamed"
 )
 
 // ErrNotMultipart is returned by MultipartReader for a request whose body
 // is not multipart/form-data.
-var ErrNotMultipart = errors.New("the request is not multipart/form-data")
-
-// streamState marks a request whose multipart body is read as a stream by
-// its handler, and holds the one reader every reader of it shares.
-type streamState struct {
-	limit int64
-	once  sync.Once
-	mr    *multipart.Reader
-	err   error
-}
-
-type streamKey struct{}
+var ErrNotMultipart = streamed.ErrNotMultipart
 
 // Streamed marks the requests match selects as streamed uploads: MaxBody
 // caps them at the limit match returns instead of its own, and Forms leaves
@@ -37,7 +24,7 @@ func Streamed(match func(r *http.Request) (limit int64, ok bool)) func(http.Hand
 				return
 			}
 			if limit, ok := match(r); ok {
-				r = r.WithContext(context.WithValue(r.Context(), streamKey{}, &streamState{limit: limit}))
+				r = r.WithContext(streamed.NewContext(r.Context(), &streamed.State{Limit: limit}))
 			}
 			next.ServeHTTP(w, r)
 		})
@@ -47,38 +34,30 @@ func Streamed(match func(r *http.Request) (limit int64, ok bool)) func(http.Hand
 // IsStreamed reports whether r was marked by Streamed: its multipart body
 // has not been parsed and must be read with MultipartReader.
 func IsStreamed(r *http.Request) bool {
-	_, ok := r.Context().Value(streamKey{}).(*streamState)
+	_, ok := streamed.FromContext(r.Context())
 	return ok
 }
 
 func streamLimit(r *http.Request) (int64, bool) {
-	st, ok := r.Context().Value(streamKey{}).(*streamState)
+	st, ok := streamed.FromContext(r.Context())
 	if !ok {
 		return 0, false
 	}
-	return st.limit, true
+	return st.Limit, true
 }
 
 // MultipartReader returns the reader of a streamed request's multipart
 // body. Every call for the same request returns the same reader, so one
 // piece of middleware can read the first part (the CSRF token) and the
-// handler the rest. Outside Streamed it returns r.MultipartReader().
+// handler the rest. (The CSRF check and uploads.Receive read a streamed
+// body with a faster reader of their own; when they have, this reader goes
+// on from the next part.) Outside Streamed it returns r.MultipartReader().
 func MultipartReader(r *http.Request) (*multipart.Reader, error) {
-	st, ok := r.Context().Value(streamKey{}).(*streamState)
+	st, ok := streamed.FromContext(r.Context())
 	if !ok {
 		return r.MultipartReader()
 	}
-	st.once.Do(func() {
-		_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || params["boundary"] == "" {
-			st.err = ErrNotMultipart
-			return
-		}
-		// The multipart reader fills 4 KB at a time; a larger buffer below
-		// it reads the connection in fewer, bigger system calls.
-		st.mr = multipart.NewReader(bufio.NewReaderSize(r.Body, 64<<10), params["boundary"])
-	})
-	return st.mr, st.err
+	return st.StdReader(r)
 }
 
 func isMultipart(r *http.Request) bool {

@@ -10,13 +10,17 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/trellis-go/trellis/auth"
 	"github.com/trellis-go/trellis/config"
+	"github.com/trellis-go/trellis/middleware"
+	"github.com/trellis-go/trellis/render"
 	"github.com/trellis-go/trellis/storage"
 	"github.com/trellis-go/trellis/trellistest"
 	"github.com/trellis-go/trellis/uploads"
@@ -499,5 +503,83 @@ func TestReencodedImageMayGrow(t *testing.T) {
 	stored := app.Get(path(got[0])).AssertStatus(http.StatusOK)
 	if len(stored.Body) <= 1<<20 {
 		t.Fatalf("stored %d bytes from %d sent: the re-encoding did not grow past the limit, so this proves nothing", len(stored.Body), sent.Len())
+	}
+}
+
+// TestSharedReader mixes Receive (and the CSRF check, which read the body
+// with internal/multipart) with middleware.MultipartReader on one streamed
+// body: whoever reads first, the next reader goes on at the next part.
+func TestSharedReader(t *testing.T) {
+	app := newApp(t, trellistest.SQLite, localStore)
+	a := app.App
+	// The handler reads the first part with middleware.MultipartReader,
+	// then Receive reads the rest.
+	a.Upload("/std-then-receive", a.Auth.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mr, err := middleware.MultipartReader(r)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		p, err := mr.NextPart()
+		if err != nil || p.FormName() != "note" {
+			t.Errorf("first part %v", err)
+			return
+		}
+		up, err := a.Files.Receive(r, auth.CurrentUser(r.Context()).ID, policy)
+		if err != nil {
+			a.Render.Error(w, r, err)
+			return
+		}
+		render.JSON(w, http.StatusOK, map[string]any{"ids": []int64{up.Files[0].ID}, "size": up.Files[0].Size})
+	})).ServeHTTP)
+	// The handler reads everything after the CSRF part with
+	// middleware.MultipartReader.
+	a.Upload("/std-only", a.Auth.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mr, err := middleware.MultipartReader(r)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		var names []string
+		var size int64
+		for {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			n, _ := io.Copy(io.Discard, p)
+			size += n
+			names = append(names, p.FormName())
+		}
+		render.JSON(w, http.StatusOK, map[string]any{"names": names, "size": size})
+	})).ServeHTTP)
+	app.SignIn("alice@example.com", password)
+	token := app.CSRFToken()
+	big := bytes.Repeat([]byte("some text\n"), 30000) // several windows of either reader
+	file := part{"doc", "a.txt", "text/plain", big}
+	size := strconv.Itoa(len(big))
+
+	for _, withToken := range []bool{false, true} {
+		parts := []part{textPart("note", "n"), file}
+		opts := []trellistest.RequestOption{}
+		if withToken {
+			parts = append([]part{textPart("csrf_token", token)}, parts...)
+			opts = append(opts, trellistest.NoCSRF())
+		}
+		body, ctype := multipartBody(t, parts...)
+		res := app.Do(http.MethodPost, "/std-then-receive", body, append(opts, trellistest.Header("Content-Type", ctype))...)
+		if len(ids(t, res)) != 1 || !strings.Contains(res.Body, `"size":`+size) {
+			t.Fatalf("token in body %v: %s", withToken, res.Body)
+		}
+		body, ctype = multipartBody(t, parts...)
+		res = app.Do(http.MethodPost, "/std-only", body, append(opts, trellistest.Header("Content-Type", ctype))...)
+		res.AssertStatus(200)
+		if !strings.Contains(res.Body, `"names":["note","doc"]`) || !strings.Contains(res.Body, `"size":`+strconv.Itoa(len(big)+1)) {
+			t.Fatalf("token in body %v: %s", withToken, res.Body)
+		}
 	}
 }
