@@ -26,30 +26,23 @@ func (g got) String() string {
 
 // readAll reads every part of body with our reader.
 func readAll(body io.Reader, boundary string) ([]got, error) {
-	mr := NewReader(body, boundary)
-	var parts []got
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			return parts, nil
-		}
-		if err != nil {
-			return parts, err
-		}
-		b, err := io.ReadAll(p)
-		if err != nil {
-			return parts, err
-		}
-		parts = append(parts, got{p.FormName(), p.FileName(), p.Header, string(b)})
-	}
+	return collect(NewReader(body, boundary).NextPart, func(p *Part) textproto.MIMEHeader { return p.Header })
 }
 
 // readAllStd is readAll with mime/multipart.
 func readAllStd(body io.Reader, boundary string) ([]got, error) {
-	mr := stdmultipart.NewReader(body, boundary)
+	return collect(stdmultipart.NewReader(body, boundary).NextPart, func(p *stdmultipart.Part) textproto.MIMEHeader { return p.Header })
+}
+
+// collect reads every part next returns, until io.EOF.
+func collect[P interface {
+	io.Reader
+	FormName() string
+	FileName() string
+}](next func() (P, error), header func(P) textproto.MIMEHeader) ([]got, error) {
 	var parts []got
 	for {
-		p, err := mr.NextPart()
+		p, err := next()
 		if err == io.EOF {
 			return parts, nil
 		}
@@ -60,7 +53,7 @@ func readAllStd(body io.Reader, boundary string) ([]got, error) {
 		if err != nil {
 			return parts, err
 		}
-		parts = append(parts, got{p.FormName(), p.FileName(), p.Header, string(b)})
+		parts = append(parts, got{p.FormName(), p.FileName(), header(p), string(b)})
 	}
 }
 
