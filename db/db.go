@@ -4,7 +4,9 @@
 // SQLite is opened in WAL mode with a busy timeout, foreign keys on,
 // synchronous=NORMAL and IMMEDIATE transactions (so a transaction that
 // writes never fails half-way on a lock upgrade), and each connection
-// caches its prepared statements. PostgreSQL is opened
+// caches its prepared statements. A goroutine checkpoints the write-ahead
+// log in the background (see walAutocheckpoint), so that commits rarely
+// do. PostgreSQL is opened
 // through a pgx pool that is also available to components that speak pgx
 // natively.
 package db
@@ -50,8 +52,9 @@ type DB struct {
 	// Path is the SQLite file; empty on PostgreSQL.
 	Path string
 
-	dsn  string      // SQLite data source name, for extra pools
-	opts openOptions // how Open was called, for extra pools
+	dsn  string        // SQLite data source name, for extra pools
+	opts openOptions   // how Open was called, for extra pools
+	ckpt *checkpointer // SQLite's background checkpointer
 }
 
 // Open opens the database described by cfg. An empty URL means the SQLite
@@ -85,6 +88,7 @@ func openSQLite(ctx context.Context, cfg config.Database, path string, o openOpt
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(walAutocheckpoint)+")")
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
 	// Every connection caches its prepared statements: re-parsing SQL
@@ -100,6 +104,10 @@ func openSQLite(ctx context.Context, cfg config.Database, path string, o openOpt
 	if err := d.Ping(ctx); err != nil {
 		_ = sqldb.Close()
 		return nil, fmt.Errorf("db: sqlite %s: %w: %w", path, ErrUnreachable, err)
+	}
+	if err := d.startCheckpointer(); err != nil {
+		_ = sqldb.Close()
+		return nil, fmt.Errorf("db: sqlite %s: %w", path, err)
 	}
 	return d, nil
 }
@@ -166,8 +174,12 @@ func (d *DB) Ping(ctx context.Context) error {
 	return d.SQL.PingContext(ctx)
 }
 
-// Close closes the handle and, on PostgreSQL, the pool.
+// Close closes the handle and, on PostgreSQL, the pool; on SQLite it
+// stops the background checkpointer first.
 func (d *DB) Close() error {
+	if d.ckpt != nil {
+		d.ckpt.close()
+	}
 	err := d.SQL.Close()
 	if d.Pool != nil {
 		d.Pool.Close()
