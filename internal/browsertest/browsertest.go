@@ -69,9 +69,22 @@ type Page struct {
 	Ctx context.Context
 	t   *testing.T
 
-	mu     sync.Mutex
-	errors []string
+	mu       sync.Mutex
+	errors   []string
+	expected []expectation
 }
+
+// expectation drops errors matching re that arrive before until: the
+// browser reports a failed request in more than one message, which reach
+// the test at their own pace.
+type expectation struct {
+	re    *regexp.Regexp
+	until time.Time
+}
+
+// expectGrace is how long after Expect late errors matching it are still
+// dropped.
+const expectGrace = 3 * time.Second
 
 // NewPage opens a tab that records console errors, uncaught exceptions and
 // CSP violations. It closes at the end of the test. Each tab has its own
@@ -103,6 +116,11 @@ func (b *Browser) NewPage(t *testing.T) *Page {
 func (p *Page) record(msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for _, e := range p.expected {
+		if time.Now().Before(e.until) && e.re.MatchString(msg) {
+			return
+		}
+	}
 	p.errors = append(p.errors, msg)
 }
 
@@ -113,11 +131,13 @@ func (p *Page) Errors() []string {
 	return append([]string(nil), p.errors...)
 }
 
-// Expect forgets recorded errors matching re, for steps that provoke an
-// error on purpose (a 404 logged by htmx, say).
+// Expect forgets recorded errors matching re, and those that arrive in the
+// next few seconds, for steps that provoke an error on purpose (a 404
+// logged by htmx, say).
 func (p *Page) Expect(re *regexp.Regexp) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.expected = append(p.expected, expectation{re: re, until: time.Now().Add(expectGrace)})
 	kept := p.errors[:0]
 	for _, e := range p.errors {
 		if !re.MatchString(e) {
