@@ -148,7 +148,7 @@ func (m *Mailer) relayOnce(ctx context.Context) (int, error) {
 	var last int64
 	var pending bool
 	if err := m.db.SQL.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0), COALESCE(MAX(enqueued = 0), 0) FROM trellis_mail_queue WHERE id > ?`, seen).Scan(&last, &pending); err != nil || !pending {
-		if err == nil {
+		if err == nil && last > seen {
 			m.relay.seen.CompareAndSwap(seen, last)
 		}
 		return 0, relayErr(err)
