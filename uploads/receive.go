@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	stdmultipart "mime/multipart"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -197,57 +198,44 @@ func (p *formPart) FileName() string { return p.filename }
 // reads text files faster than mime/multipart, unless the body is already
 // read with middleware.MultipartReader's reader (for a streamed request
 // that the handler began reading with it), which must then go on. It
-// refuses a body that is not multipart/form-data as
-// middleware.MultipartReader (and http.Request.MultipartReader) does.
+// refuses a body that is not multipart/form-data.
 func multipartParts(r *http.Request) (func() (*formPart, error), error) {
-	var mr *multipart.Reader
-	if st, ok := streamed.FromContext(r.Context()); ok {
-		var err error
-		mr, err = st.Reader(r)
-		if errors.Is(err, streamed.ErrStdReader) {
-			std, err := middleware.MultipartReader(r)
-			if err != nil {
-				return nil, err
-			}
-			return func() (*formPart, error) {
-				p, err := std.NextPart()
-				if err != nil {
-					return nil, err
-				}
-				return &formPart{Reader: p, Header: p.Header, name: p.FormName(), filename: p.FileName()}, nil
-			}, nil
-		}
+	st, ok := streamed.FromContext(r.Context())
+	if !ok {
+		b, err := streamed.Boundary(r)
 		if err != nil {
 			return nil, err
 		}
-	} else {
-		b, err := multipartBoundary(r)
-		if err != nil {
-			return nil, err
-		}
-		mr = multipart.NewReader(r.Body, b)
+		return partsOf(multipart.NewReader(r.Body, b).NextPart, func(p *multipart.Part) textproto.MIMEHeader { return p.Header }), nil
 	}
-	return func() (*formPart, error) {
-		p, err := mr.NextPart()
+	mr, err := st.Reader(r)
+	if errors.Is(err, streamed.ErrStdReader) {
+		std, err := middleware.MultipartReader(r)
 		if err != nil {
 			return nil, err
 		}
-		return &formPart{Reader: p, Header: p.Header, name: p.FormName(), filename: p.FileName()}, nil
-	}, nil
+		return partsOf(std.NextPart, func(p *stdmultipart.Part) textproto.MIMEHeader { return p.Header }), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return partsOf(mr.NextPart, func(p *multipart.Part) textproto.MIMEHeader { return p.Header }), nil
 }
 
-// multipartBoundary returns the boundary of r's multipart/form-data body,
-// with the checks of http.Request.MultipartReader, which reads the body
-// of a request that is not streamed (Receive has refused a parsed one).
-func multipartBoundary(r *http.Request) (string, error) {
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" {
-		return "", http.ErrNotMultipart
+// partsOf turns next, which returns either reader's parts, into one that
+// returns formParts.
+func partsOf[P interface {
+	io.Reader
+	FormName() string
+	FileName() string
+}](next func() (P, error), header func(P) textproto.MIMEHeader) func() (*formPart, error) {
+	return func() (*formPart, error) {
+		p, err := next()
+		if err != nil {
+			return nil, err
+		}
+		return &formPart{Reader: p, Header: header(p), name: p.FormName(), filename: p.FileName()}, nil
 	}
-	if params["boundary"] == "" {
-		return "", http.ErrMissingBoundary
-	}
-	return params["boundary"], nil
 }
 
 func (p *Policy) field(name string) *Field {

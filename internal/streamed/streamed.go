@@ -64,7 +64,7 @@ func (st *State) Reader(r *http.Request) (*multipart.Reader, error) {
 		return nil, ErrStdReader
 	}
 	if st.mr == nil {
-		b, err := boundary(r)
+		b, err := Boundary(r)
 		if err != nil {
 			st.err = err
 			return nil, err
@@ -83,7 +83,7 @@ func (st *State) StdReader(r *http.Request) (*stdmultipart.Reader, error) {
 	if st.std != nil || st.err != nil {
 		return st.std, st.err
 	}
-	b, err := boundary(r)
+	b, err := Boundary(r)
 	if err != nil {
 		st.err = err
 		return nil, err
@@ -103,10 +103,11 @@ func (st *State) StdReader(r *http.Request) (*stdmultipart.Reader, error) {
 	return st.std, nil
 }
 
-// boundary returns the boundary parameter of r's Content-Type.
-func boundary(r *http.Request) (string, error) {
-	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || params["boundary"] == "" {
+// Boundary returns the boundary of r's multipart/form-data body, or
+// ErrNotMultipart.
+func Boundary(r *http.Request) (string, error) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return "", ErrNotMultipart
 	}
 	return params["boundary"], nil
