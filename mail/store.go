@@ -107,17 +107,15 @@ func (o *Outbox) deliver(ctx context.Context, id int64) (moved bool, err error) 
 		return false, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	res, err := tx.ExecContext(ctx, o.db.Rebind(`DELETE FROM trellis_mail_queue WHERE id = ?`), id)
+	res, err := tx.ExecContext(ctx, o.db.Rebind(`INSERT INTO trellis_mail_outbox (`+columns+`)
+		SELECT created_at, sender, recipients, to_addrs, subject, html, text, ? FROM trellis_mail_queue WHERE id = ?`), m.Raw, id)
 	if err != nil {
 		return false, err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, err
 	}
-	rcpts, _ := json.Marshal(m.Recipients)
-	to, _ := json.Marshal(m.To)
-	if _, err := tx.ExecContext(ctx, o.db.Rebind(`INSERT INTO trellis_mail_outbox (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		m.CreatedAt.UnixMicro(), m.From, string(rcpts), string(to), m.Subject, m.HTML, m.Text, m.Raw); err != nil {
+	if _, err := tx.ExecContext(ctx, o.db.Rebind(`DELETE FROM trellis_mail_queue WHERE id = ?`), id); err != nil {
 		return false, err
 	}
 	// Keep the newest o.keep mails.
