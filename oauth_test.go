@@ -50,11 +50,9 @@ import (
 // before it is built (the providers need its callback URL).
 type oauthTest struct {
 	*trellistest.Server
-	App     *trellis.App
-	Logs    *trellistest.Logs
-	jar     *cookiejar.Jar
-	visited []string // paths of every request the browser made
-	mu      sync.Mutex
+	App  *trellis.App
+	Logs *trellistest.Logs
+	jar  *cookiejar.Jar
 }
 
 // newOAuthApp builds the app with providers from providers(appURL) on
@@ -95,9 +93,6 @@ func newOAuthApp(t *testing.T, b trellistest.Backend, appLn *httptest.Server, pr
 	jar, _ := cookiejar.New(nil)
 	ot := &oauthTest{Server: srv, App: app, Logs: logs, jar: jar}
 	srv.Client = &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		ot.mu.Lock()
-		ot.visited = append(ot.visited, req.URL.Path)
-		ot.mu.Unlock()
 		if len(via) > 15 {
 			return fmt.Errorf("too many redirects")
 		}
@@ -125,9 +120,6 @@ func (o *oauthTest) whoami(t *testing.T) string {
 // signInWith presses the "Sign in with" button of provider with next.
 func (o *oauthTest) signInWith(t *testing.T, provider, next string) *trellistest.Response {
 	t.Helper()
-	o.mu.Lock()
-	o.visited = nil
-	o.mu.Unlock()
 	return o.PostForm("/auth/"+provider, url.Values{"next": {next}})
 }
 
@@ -379,6 +371,35 @@ func TestOAuthStateAndReplay(t *testing.T) {
 	// Unknown providers are 404; starting needs the CSRF token.
 	o.PostForm("/auth/nope", nil).AssertStatus(http.StatusNotFound)
 	o.PostForm("/auth/zitadel", nil, trellistest.NoCSRF()).AssertStatus(http.StatusForbidden)
+}
+
+// TestOAuthProviderMixUp: a code and state issued for one provider's
+// sign-in, delivered to another provider's callback, are refused, and the
+// flow is used up.
+func TestOAuthProviderMixUp(t *testing.T) {
+	appLn := httptest.NewUnstartedServer(nil)
+	p := startOP(t, "http://"+appLn.Listener.Addr().String())
+	o := newOAuthApp(t, trellistest.SQLite, appLn, map[string]config.OAuthProvider{
+		"zitadel": {ClientID: "trellis", ClientSecret: "s3cret", Issuer: p.URL(), Label: "Zitadel"},
+		"other":   {ClientID: "trellis", ClientSecret: "s3cret", Issuer: p.URL(), Label: "Other"},
+	}, nil)
+	p.addUser("ada", "ada@example.com", true)
+	p.current.Store("ada")
+
+	var callback string
+	follow := o.Client.CheckRedirect
+	o.Client.CheckRedirect = noFollowToCallback(o, &callback)
+	o.signInWith(t, "zitadel", "/")
+	o.Client.CheckRedirect = follow
+	cb, err := url.Parse(callback)
+	if callback == "" || err != nil {
+		t.Fatalf("the provider did not send the browser back (%v)", err)
+	}
+	o.Get("/auth/other/callback?" + cb.RawQuery).AssertStatus(http.StatusBadRequest).AssertContains("not started in this browser")
+	o.Get(cb.RequestURI()).AssertStatus(http.StatusBadRequest)
+	if got := o.whoami(t); got != "anonymous" {
+		t.Fatalf("signed in through another provider's callback: %q", got)
+	}
 }
 
 func TestOAuthUnverifiedEmail(t *testing.T) {

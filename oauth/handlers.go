@@ -2,9 +2,7 @@ package oauth
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -113,7 +111,7 @@ func (s *Service) link(w http.ResponseWriter, r *http.Request) {
 // provider.
 func (s *Service) begin(w http.ResponseWriter, r *http.Request, name string, p provider, f *flow) {
 	ctx := r.Context()
-	f.Provider, f.State, f.Nonce, f.Verifier, f.Started = name, random(), random(), oauth2.GenerateVerifier(), time.Now()
+	f.Provider, f.State, f.Nonce, f.Verifier, f.Started = name, oauth2.GenerateVerifier(), oauth2.GenerateVerifier(), oauth2.GenerateVerifier(), time.Now()
 	target, err := p.authCodeURL(ctx, f.State, f.Nonce, f.Verifier)
 	if err != nil {
 		s.failed(w, r, name, err)
@@ -122,12 +120,6 @@ func (s *Service) begin(w http.ResponseWriter, r *http.Request, name string, p p
 	b, _ := json.Marshal(f)
 	s.opts.Sessions.Put(ctx, keyFlow, string(b))
 	render.Redirect(w, r, target)
-}
-
-func random() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
@@ -248,8 +240,10 @@ func (s *Service) signIn(w http.ResponseWriter, r *http.Request, name string, id
 		s.opts.Render.Error(w, r, err)
 		return
 	}
-	s.opts.Sessions.Flash(ctx, session.Success, "Welcome back, "+u.DisplayName()+".")
-	render.Redirect(w, r, auth.SafeNext(f.Next))
+	if !created {
+		s.opts.Sessions.Flash(ctx, session.Success, "Welcome back, "+u.DisplayName()+".")
+	}
+	render.Redirect(w, r, f.Next) // made safe when the flow began
 }
 
 // askForPassword remembers id as waiting for the account userID and sends
@@ -261,7 +255,7 @@ func (s *Service) askForPassword(w http.ResponseWriter, r *http.Request, name st
 	s.opts.Logger.InfoContext(ctx, "oauth: existing account, password needed to link", slog.String("provider", name), slog.Int64("user_id", userID))
 	s.opts.Sessions.Flash(ctx, session.Info, "An account for "+id.Email+" already exists. Log in with its password to link your "+
 		s.labels[name]+" sign-in to it; after that you can sign in with either.")
-	render.Redirect(w, r, s.opts.Auth.Paths().Login()+"?next="+url.QueryEscape(auth.SafeNext(f.Next)))
+	render.Redirect(w, r, s.opts.Auth.Paths().Login()+"?next="+url.QueryEscape(f.Next))
 }
 
 // linkPending runs after every password login: a provider account waiting

@@ -41,7 +41,9 @@ var (
 	// or not issued to this client), a visitor's problem: start again.
 	ErrRejected = errors.New("oauth: provider rejected the authorization code")
 	// ErrInvalidToken: the ID token failed verification (signature,
-	// issuer, audience, expiry or nonce).
+	// issuer, audience, expiry or nonce). It is answered as ErrUnavailable
+	// is: such a token comes from a misbehaving provider (or someone
+	// posing as it), not from a mistake of the visitor's.
 	ErrInvalidToken = errors.New("oauth: ID token failed verification")
 )
 
@@ -50,12 +52,13 @@ var (
 // ErrUnavailable (transport failures, 5xx, malformed answers).
 func classify(err error) error {
 	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 {
-		return fmt.Errorf("%w: %w", ErrRejected, err)
-	}
-	if errors.As(err, &re) && re.ErrorCode != "" && re.ErrorCode != "server_error" && re.ErrorCode != "temporarily_unavailable" {
+	if errors.As(err, &re) {
+		clientError := re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500
 		// GitHub answers 200 with an error field.
-		return fmt.Errorf("%w: %w", ErrRejected, err)
+		refused := re.ErrorCode != "" && re.ErrorCode != "server_error" && re.ErrorCode != "temporarily_unavailable"
+		if clientError || refused {
+			return fmt.Errorf("%w: %w", ErrRejected, err)
+		}
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
