@@ -9,6 +9,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/trellis-go/trellis"
 	"github.com/trellis-go/trellis/auth"
@@ -147,11 +148,11 @@ func TestReportAuthz(t *testing.T) {
 	fmt.Printf("  added by authorization        %8.0f ns  (%.3fx; goal ≤ 20000 ns)\n", g-p, g/p)
 }
 
-// cpuTime is the process's user plus system CPU time in nanoseconds.
-func cpuTime() int64 {
+// cpuTime is the CPU time (user plus system) the process has used so far.
+func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

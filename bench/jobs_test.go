@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -151,13 +150,13 @@ func drainTrellisProbe(t *testing.T, dialect string, n int, probe func(*db.DB)) 
 		probe(d)
 	}
 	stopProfile := profileDrain(t, dialect+"-trellis")
-	cpu := processCPU()
+	cpu := cpuTime()
 	start := time.Now()
 	if err := e.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	end := waitDrained(t, d, "river_job", riverLeft, n)
-	cpu = processCPU() - cpu
+	cpu = cpuTime() - cpu
 	stopProfile()
 	_ = e.Stop(ctx)
 	var completed int
@@ -202,7 +201,7 @@ func drainRiver(t *testing.T, dialect string, n int) drained {
 		c := must(river.NewClient(driver, rc))
 		insert(c)
 		stopProfile = profileDrain(t, dialect+"-river")
-		cpu = processCPU()
+		cpu = cpuTime()
 		start = time.Now()
 		if err := c.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -221,7 +220,7 @@ func drainRiver(t *testing.T, dialect string, n int) drained {
 		c := must(river.NewClient(driver, rc))
 		insert(c)
 		stopProfile = profileDrain(t, dialect+"-river")
-		cpu = processCPU()
+		cpu = cpuTime()
 		start = time.Now()
 		if err := c.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -229,7 +228,7 @@ func drainRiver(t *testing.T, dialect string, n int) drained {
 		stop = func() { _ = c.Stop(ctx) }
 	}
 	end := waitDrained(t, d, "river_job", riverLeft, n)
-	cpu = processCPU() - cpu
+	cpu = cpuTime() - cpu
 	stopProfile()
 	stop()
 	return drained{rate: float64(n) / end.Sub(start).Seconds(), cpuPerJob: cpu / time.Duration(n)}
@@ -272,13 +271,13 @@ func drainBacklite(t *testing.T, n int) drained {
 			t.Fatal(err)
 		}
 	}
-	cpu := processCPU()
+	cpu := cpuTime()
 	start := time.Now()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c.Start(runCtx)
 	end := waitDrained(t, d, "backlite_tasks", "1 = 1", n)
-	cpu = processCPU() - cpu
+	cpu = cpuTime() - cpu
 	stopCtx, stopCancel := context.WithTimeout(ctx, 10*time.Second)
 	defer stopCancel()
 	c.Stop(stopCtx)
@@ -318,15 +317,6 @@ func dropUpdateTriggers(d *db.DB) {
 type drained struct {
 	rate      float64
 	cpuPerJob time.Duration
-}
-
-// processCPU returns the CPU time the process has used so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // drainDialects are the databases the drain report runs on:

@@ -283,7 +283,7 @@ func TestReportUploadThroughput(t *testing.T) {
 				cpu0 := cpuTime()
 				if d := w.run(c); best[k] == 0 || d < best[k] {
 					best[k] = d
-					cpuBest[k] = time.Duration(cpuTime() - cpu0)
+					cpuBest[k] = cpuTime() - cpu0
 				}
 			}
 		}

@@ -111,7 +111,7 @@ func New(cfg config.Jobs, d *db.DB, logger *slog.Logger) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, db: d, logger: logger, workers: river.NewWorkers()}
 	e.sched = newScheduler(e)
-	e.metrics = newMetrics(e)
+	e.metrics = newMetrics()
 	if d.Dialect == db.SQLite {
 		pool, err := d.OpenSQLitePool(1)
 		if err != nil {

@@ -15,8 +15,6 @@ import (
 
 // metrics computes statistics and feeds Prometheus.
 type metrics struct {
-	e *Engine
-
 	runSeconds  *prometheus.HistogramVec
 	waitSeconds *prometheus.HistogramVec
 
@@ -25,10 +23,9 @@ type metrics struct {
 	cachedAt time.Time
 }
 
-func newMetrics(e *Engine) *metrics {
+func newMetrics() *metrics {
 	buckets := []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}
 	return &metrics{
-		e: e,
 		runSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "trellis_job_run_seconds", Help: "Time jobs spent running, per attempt, in this process.", Buckets: buckets,
 		}, []string{"kind", "outcome"}),
@@ -61,7 +58,7 @@ func (m *metrics) observers(kind string) observers {
 // event subscription would cost a channel hand-off per job and drops
 // events when its buffer is full.
 func (o observers) observe(start, scheduled time.Time, err error, interrupted bool) {
-	if interrupted || errors.Is(err, &rivertype.JobSnoozeError{}) {
+	if interrupted || err != nil && errors.Is(err, snoozed) {
 		return
 	}
 	run := time.Since(start).Seconds()
@@ -72,6 +69,10 @@ func (o observers) observe(start, scheduled time.Time, err error, interrupted bo
 	}
 	o.wait.Observe(max(start.Sub(scheduled), 0).Seconds())
 }
+
+// snoozed is the target errors.Is compares a snooze with, made once: a
+// composite literal in the call would be allocated on every attempt.
+var snoozed = &rivertype.JobSnoozeError{}
 
 // Distribution holds exact percentiles, in milliseconds, of a sample.
 type Distribution struct {

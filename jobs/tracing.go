@@ -84,12 +84,11 @@ func (e *Engine) runSpan(ctx context.Context, row jobRow) (context.Context, func
 		))
 	return ctx, func(err error) {
 		outcome := "completed"
-		var perm *permanentError
 		switch {
 		case err == nil:
 		case errors.Is(err, context.Canceled) && e.stopping.Load():
 			outcome = "interrupted"
-		case errors.As(err, &perm) || row.attempt >= row.maxAttempts:
+		case IsPermanent(err) || row.attempt >= row.maxAttempts:
 			outcome = "dead"
 		default:
 			outcome = "retry"

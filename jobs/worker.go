@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -113,7 +112,7 @@ func (w *wrapped[T]) Work(ctx context.Context, job *Job[T]) (err error) {
 	defer func() {
 		if !returned {
 			// The worker panicked; River recovers and fails the attempt.
-			err = fmt.Errorf("jobs: worker panicked")
+			err = errors.New("jobs: worker panicked")
 		}
 		w.obs.observe(start, job.ScheduledAt, err, interrupted)
 		end(err)
@@ -124,8 +123,7 @@ func (w *wrapped[T]) Work(ctx context.Context, job *Job[T]) (err error) {
 		err = errors.Join(err, context.Cause(ctx))
 		interrupted = true
 	}
-	var perm *permanentError
-	if errors.As(err, &perm) {
+	if IsPermanent(err) {
 		// River discards a failed job whose attempt reached max_attempts;
 		// the row is this attempt's, so lowering the limit here affects
 		// only this decision.
