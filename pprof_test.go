@@ -36,6 +36,7 @@ func TestProfilingForAdminsOnly(t *testing.T) {
 	}
 	a.Get("/admin/pprof/heap?debug=9").AssertStatus(http.StatusBadRequest)
 	a.Get("/admin/pprof/profile?seconds=600").AssertStatus(http.StatusBadRequest)
+	a.Get("/admin/pprof/heap?seconds=600").AssertStatus(http.StatusBadRequest) // a delta profile keeps to the limit too
 	a.Get("/admin/pprof/nosuch").AssertStatus(http.StatusNotFound)
 }
 

@@ -7,7 +7,6 @@ import (
 	netpprof "net/http/pprof"
 	"runtime/pprof"
 	"strconv"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -48,38 +47,43 @@ func profileIndex(w http.ResponseWriter, _ *http.Request) {
 
 // seconds reads ?seconds=, defaulting to def and refusing values out of
 // range with a 400.
-func seconds(w http.ResponseWriter, r *http.Request, def int) (time.Duration, bool) {
+func seconds(w http.ResponseWriter, r *http.Request, def int) (int, bool) {
 	s := r.URL.Query().Get("seconds")
 	if s == "" {
-		return time.Duration(def) * time.Second, true
+		return def, true
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > MaxProfileSeconds {
 		http.Error(w, "seconds must be a whole number from 1 to "+strconv.Itoa(MaxProfileSeconds), http.StatusBadRequest)
 		return 0, false
 	}
-	return time.Duration(n) * time.Second, true
+	return n, true
 }
 
 // withSeconds validates ?seconds= and hands r on to h with the default
 // filled in.
 func withSeconds(def int, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		d, ok := seconds(w, r, def)
+		n, ok := seconds(w, r, def)
 		if !ok {
 			return
 		}
 		q := r.URL.Query()
-		q.Set("seconds", strconv.Itoa(int(d/time.Second)))
+		q.Set("seconds", strconv.Itoa(n))
 		r = r.Clone(r.Context())
 		r.URL.RawQuery = q.Encode()
 		h(w, r)
 	}
 }
 
-// namedProfile validates ?debug= and serves the profile through
-// net/http/pprof, which answers 404 for an unknown name.
+// namedProfile validates ?debug= and ?seconds= (net/http/pprof answers
+// ?seconds= with a delta profile, which must keep to MaxProfileSeconds as
+// the CPU profile does) and serves the profile through net/http/pprof,
+// which answers 404 for an unknown name.
 func namedProfile(w http.ResponseWriter, r *http.Request) {
+	if _, ok := seconds(w, r, 0); !ok {
+		return
+	}
 	if s := r.URL.Query().Get("debug"); s != "" {
 		if n, err := strconv.Atoi(s); err != nil || n < 0 || n > 2 {
 			http.Error(w, "debug must be 0, 1 or 2", http.StatusBadRequest)
