@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/trellis-go/trellis/jobs"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // TestEnqueueManyTx: the jobs exist only if the transaction commits, with
@@ -14,7 +15,12 @@ import (
 func TestEnqueueManyTx(t *testing.T) {
 	dialects(t, func(t *testing.T, dialect string) {
 		e, d := newEngine(t, dialect)
-		ctx := context.Background()
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+		t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+		e.SetTracerProvider(tp)
+		ctx, span := tp.Tracer("test").Start(context.Background(), "request")
+		defer span.End()
+		enqueuer := span.SpanContext().TraceID().String()
 		const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 		reqs := []jobs.Request{
 			{Args: noteArgs{N: 1}},
@@ -51,8 +57,9 @@ func TestEnqueueManyTx(t *testing.T) {
 			if first.Priority != jobs.PriorityDefault || second.Priority != jobs.PriorityHigh {
 				t.Fatalf("priorities %d, %d", first.Priority, second.Priority)
 			}
-			if !strings.Contains(string(second.Metadata), parent) || strings.Contains(string(first.Metadata), parent) {
-				t.Fatalf("metadata %s / %s: the trace went to the wrong job", first.Metadata, second.Metadata)
+			if !strings.Contains(string(first.Metadata), enqueuer) || strings.Contains(string(first.Metadata), parent) ||
+				!strings.Contains(string(second.Metadata), parent) || strings.Contains(string(second.Metadata), enqueuer) {
+				t.Fatalf("metadata %s / %s: want the enqueuer's trace %s in the first, the request's %s in the second", first.Metadata, second.Metadata, enqueuer, parent)
 			}
 		}
 	})
