@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/trellis-go/trellis/oauth"
+	"github.com/trellis-go/trellis/ui"
 )
 
 // WithOAuthClient makes sign-in with providers talk to them (discovery,
@@ -34,9 +36,16 @@ func (a *App) setupOAuth() error {
 		prefix = defaultMounts[OAuth] // the app mounts App.OAuth.Routes itself
 	}
 	if prefix == authPrefix(a.opts) {
-		// The account pages' own paths would shadow such a provider.
+		// The account pages' own paths would shadow such a provider: the
+		// first segment of each, below the prefix.
+		var pages ui.AuthPaths
+		var taken []string
+		for _, p := range []string{pages.Login(), pages.Register(), pages.Logout(), pages.Account(), pages.Forgot(), pages.Reset(), pages.Verify(), pages.ChangeEmail()} {
+			first, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+			taken = append(taken, first)
+		}
 		for _, name := range a.Config.OAuth.ProviderNames() {
-			if slices.Contains([]string{"login", "register", "logout", "account", "password", "email"}, name) {
+			if slices.Contains(taken, name) {
 				return fmt.Errorf("trellis: oauth.providers.%s: the name clashes with the account page %s/%s (both route sets are at %q); rename the provider or move a set with trellis.MountAt", name, prefix, name, prefix)
 			}
 		}
