@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	ghoauth "golang.org/x/oauth2/github"
+
 	"golang.org/x/oauth2"
 )
 
@@ -27,10 +29,10 @@ type GitHubEndpoints struct {
 
 func (e GitHubEndpoints) withDefaults() GitHubEndpoints {
 	if e.AuthURL == "" {
-		e.AuthURL = "https://github.com/login/oauth/authorize"
+		e.AuthURL = ghoauth.Endpoint.AuthURL
 	}
 	if e.TokenURL == "" {
-		e.TokenURL = "https://github.com/login/oauth/access_token"
+		e.TokenURL = ghoauth.Endpoint.TokenURL
 	}
 	if e.APIURL == "" {
 		e.APIURL = "https://api.github.com"
