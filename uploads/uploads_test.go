@@ -477,6 +477,29 @@ func TestSignedURLExpires(t *testing.T) {
 	anon.Get(u).AssertStatus(403).AssertContains("expired")
 }
 
+// TestSignedURLNeedsAKey: a local store without storage.signing_key (as
+// in production when none is set) makes SignedURL fail with
+// ErrNoSigningKey rather than hand out an unsigned link.
+func TestSignedURLNeedsAKey(t *testing.T) {
+	app := newApp(t, trellistest.SQLite, localStore)
+	app.SignIn("alice@example.com", password)
+	id := ids(t, upload(t, app.Server, part{"doc", "s.txt", "text/plain", []byte("x")}))[0]
+	m := app.App.Files
+	f, err := m.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned, err := storage.NewLocal(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unsigned.Close() })
+	m.Store = unsigned
+	if u, err := m.SignedURL(context.Background(), f, false); !errors.Is(err, uploads.ErrNoSigningKey) {
+		t.Fatalf("SignedURL without a key = %q, %v; want ErrNoSigningKey", u, err)
+	}
+}
+
 func TestSanitizeName(t *testing.T) {
 	for in, want := range map[string]string{
 		"../../etc/passwd":                "passwd",
