@@ -250,14 +250,19 @@ func TestOAuthSignInCreatesAccount(t *testing.T) {
 			t.Error("the account page of a user without a password asks for the current password")
 		}
 
-		// Signing out and in again finds the same account.
+		// Signing out and in again finds the same account, and records
+		// the provider's current address on the link.
 		o.PostForm("/logout", nil)
 		if got := o.whoami(t); got != "anonymous" {
 			t.Fatalf("after logout: %q", got)
 		}
+		p.addUser("ada", "ada@new.example.com", true)
 		o.signInWith(t, "zitadel", "/whoami").AssertContains("user ada@example.com")
 		if n, _ := o.App.Auth.Users.Count(context.Background()); n != 1 {
 			t.Fatalf("%d users, want 1", n)
+		}
+		if links, err := o.App.OAuth.Identities.List(context.Background(), u.ID); err != nil || len(links) != 1 || links[0].Email != "ada@new.example.com" {
+			t.Fatalf("the link after a second sign-in: %+v, %v", links, err)
 		}
 		// No password works for a provider-only account.
 		o.PostForm("/logout", nil)

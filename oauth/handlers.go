@@ -183,7 +183,7 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 func (s *Service) signIn(w http.ResponseWriter, r *http.Request, name string, id *Identity, f *flow) {
 	ctx := r.Context()
 	users := s.opts.Auth.Users
-	userID, err := s.Identities.UserID(ctx, name, id.Subject)
+	userID, err := s.Identities.Touch(ctx, name, id.Subject, id.Email)
 	created := errors.Is(err, auth.ErrNotFound)
 	if created {
 		existing, err := users.ByEmail(ctx, id.Email)
@@ -230,11 +230,6 @@ func (s *Service) signIn(w http.ResponseWriter, r *http.Request, name string, id
 	if err != nil {
 		s.opts.Render.Error(w, r, err)
 		return
-	}
-	if !created { // a new identity row is already up to date
-		if err := s.Identities.Touch(ctx, name, id.Subject, id.Email); err != nil {
-			s.opts.Logger.WarnContext(ctx, "oauth: recording sign-in", slog.Any("error", err))
-		}
 	}
 	if err := s.opts.Auth.SignIn(w, r, u, name); err != nil {
 		s.opts.Render.Error(w, r, err)

@@ -62,14 +62,18 @@ func (s *Identities) UserID(ctx context.Context, provider, subject string) (int6
 	return id, nil
 }
 
-// Touch records a sign-in with the identity and its current address.
-func (s *Identities) Touch(ctx context.Context, provider, subject, email string) error {
-	_, err := s.db.SQL.ExecContext(ctx, s.db.Rebind(`UPDATE user_identities SET last_used_at = ?, email = ? WHERE provider = ? AND subject = ?`),
-		time.Now().UTC(), email, provider, subject)
-	if err != nil {
-		return fmt.Errorf("oauth: recording sign-in: %w", err)
+// Touch records a sign-in with the identity and its current address, and
+// returns the user it belongs to; auth.ErrNotFound when no user has it.
+func (s *Identities) Touch(ctx context.Context, provider, subject, email string) (userID int64, err error) {
+	err = s.db.SQL.QueryRowContext(ctx, s.db.Rebind(`UPDATE user_identities SET last_used_at = ?, email = ? WHERE provider = ? AND subject = ? RETURNING user_id`),
+		time.Now().UTC(), email, provider, subject).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, auth.ErrNotFound
 	}
-	return nil
+	if err != nil {
+		return 0, fmt.Errorf("oauth: recording sign-in: %w", err)
+	}
+	return userID, nil
 }
 
 // List returns the provider accounts linked to user id, by provider.
