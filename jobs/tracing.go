@@ -86,6 +86,11 @@ func (e *Engine) runSpan(ctx context.Context, row jobRow) (context.Context, func
 		outcome := "completed"
 		switch {
 		case err == nil:
+		case errors.Is(err, snoozed):
+			// Put off, not failed: River does not count it as an attempt.
+			span.SetAttributes(attribute.String("job.outcome", "snoozed"))
+			span.End()
+			return
 		case errors.Is(err, context.Canceled) && e.stopping.Load():
 			outcome = "interrupted"
 		case IsPermanent(err) || row.attempt >= row.maxAttempts:
