@@ -297,16 +297,26 @@ func captureBefore(o *oauthTest, before *string) func(*http.Request, []*http.Req
 	}
 }
 
-// noFollowToCallback stops the browser before it reaches the app's
-// callback and returns the callback URL it was sent to.
-func noFollowToCallback(o *oauthTest, got *string) func(*http.Request, []*http.Request) error {
-	return func(req *http.Request, via []*http.Request) error {
+// stopAtCallback signs in with provider, stops the browser before it
+// reaches the app's callback and returns that callback's URL.
+func (o *oauthTest) stopAtCallback(t *testing.T, provider, next string) *url.URL {
+	t.Helper()
+	var callback string
+	follow := o.Client.CheckRedirect
+	o.Client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if toAppCallback(o, req) {
-			*got = req.URL.String()
+			callback = req.URL.String()
 			return http.ErrUseLastResponse
 		}
 		return nil
 	}
+	o.signInWith(t, provider, next)
+	o.Client.CheckRedirect = follow
+	u, err := url.Parse(callback)
+	if callback == "" || err != nil {
+		t.Fatalf("the provider did not send the browser back (%v)", err)
+	}
+	return u
 }
 
 func TestOAuthStateAndReplay(t *testing.T) {
@@ -314,15 +324,7 @@ func TestOAuthStateAndReplay(t *testing.T) {
 	p.addUser("ada", "ada@example.com", true)
 	p.current.Store("ada")
 
-	var callback string
-	follow := o.Client.CheckRedirect
-	o.Client.CheckRedirect = noFollowToCallback(o, &callback)
-	o.signInWith(t, "zitadel", "/")
-	o.Client.CheckRedirect = follow
-	if callback == "" {
-		t.Fatal("the provider did not send the browser back")
-	}
-	cb, _ := url.Parse(callback)
+	cb := o.stopAtCallback(t, "zitadel", "/")
 
 	// A state that is not this browser's is refused (login CSRF).
 	q := cb.Query()
@@ -340,10 +342,7 @@ func TestOAuthStateAndReplay(t *testing.T) {
 	other.Get(cb.RequestURI()).AssertStatus(http.StatusBadRequest)
 
 	// A fresh sign-in succeeds; replaying its callback is refused.
-	o.Client.CheckRedirect = noFollowToCallback(o, &callback)
-	o.signInWith(t, "zitadel", "/whoami")
-	o.Client.CheckRedirect = follow
-	first, _ := url.Parse(callback)
+	first := o.stopAtCallback(t, "zitadel", "/whoami")
 	o.Get(first.RequestURI()).AssertStatus(http.StatusOK)
 	if got := o.whoami(t); !strings.Contains(got, "ada@example.com") {
 		t.Fatalf("not signed in: %q", got)
@@ -353,10 +352,7 @@ func TestOAuthStateAndReplay(t *testing.T) {
 
 	// The used code with a fresh state of this browser: the provider
 	// refuses it (codes are single use), which the visitor sees as a 400.
-	o.Client.CheckRedirect = noFollowToCallback(o, &callback)
-	o.signInWith(t, "zitadel", "/")
-	o.Client.CheckRedirect = follow
-	fresh, _ := url.Parse(callback)
+	fresh := o.stopAtCallback(t, "zitadel", "/")
 	q = fresh.Query()
 	q.Set("code", first.Query().Get("code"))
 	o.Get(fresh.Path + "?" + q.Encode()).AssertStatus(http.StatusBadRequest).AssertContains("did not accept this sign-in")
@@ -364,10 +360,7 @@ func TestOAuthStateAndReplay(t *testing.T) {
 		t.Fatalf("signed in with a replayed code: %q", got)
 	}
 	// Cancelled at the provider: back to the login page, no error.
-	o.Client.CheckRedirect = noFollowToCallback(o, &callback)
-	o.signInWith(t, "zitadel", "/")
-	o.Client.CheckRedirect = follow
-	c, _ := url.Parse(callback)
+	c := o.stopAtCallback(t, "zitadel", "/")
 	o.Get(c.Path + "?error=access_denied&state=" + url.QueryEscape(c.Query().Get("state"))).AssertStatus(http.StatusOK).AssertContains("was cancelled")
 	// htmx buttons get HX-Redirect to the provider.
 	if res := o.PostForm("/auth/zitadel", url.Values{"next": {"/"}}, trellistest.HTMX("")); !strings.HasPrefix(res.Header.Get("HX-Redirect"), p.URL()+"/") {
@@ -391,15 +384,7 @@ func TestOAuthProviderMixUp(t *testing.T) {
 	p.addUser("ada", "ada@example.com", true)
 	p.current.Store("ada")
 
-	var callback string
-	follow := o.Client.CheckRedirect
-	o.Client.CheckRedirect = noFollowToCallback(o, &callback)
-	o.signInWith(t, "zitadel", "/")
-	o.Client.CheckRedirect = follow
-	cb, err := url.Parse(callback)
-	if callback == "" || err != nil {
-		t.Fatalf("the provider did not send the browser back (%v)", err)
-	}
+	cb := o.stopAtCallback(t, "zitadel", "/")
 	o.Get("/auth/other/callback?" + cb.RawQuery).AssertStatus(http.StatusBadRequest).AssertContains("not started in this browser")
 	o.Get(cb.RequestURI()).AssertStatus(http.StatusBadRequest)
 	if got := o.whoami(t); got != "anonymous" {
@@ -542,14 +527,9 @@ func TestOAuthProviderOutage(t *testing.T) {
 	o.PostForm("/logout", nil)
 
 	// Down after discovery: the token exchange fails → 502 page.
-	var callback string
-	follow := o.Client.CheckRedirect
-	o.Client.CheckRedirect = noFollowToCallback(o, &callback)
-	o.signInWith(t, "zitadel", "/")
-	o.Client.CheckRedirect = follow
+	cb := o.stopAtCallback(t, "zitadel", "/")
 	p.srv.CloseClientConnections()
 	p.srv.Close()
-	cb, _ := url.Parse(callback)
 	o.Get(cb.RequestURI()).AssertStatus(http.StatusBadGateway).AssertContains("Sign-in with Zitadel is unavailable right now")
 	if strings.Contains(o.Logs.String(), "panic") {
 		t.Fatal("panicked")
